@@ -1,0 +1,18 @@
+"""mlp: multi-layer perceptrons from scratch in NumPy, gradient-checked and fast on the CPU."""
+
+from .gradcheck import check_gradients, eval_numerical_gradient, rel_error
+from .network import MLP, TwoLayerMLP
+from .training import DivergenceError, train
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "TwoLayerMLP",
+    "DivergenceError",
+    "train",
+    "check_gradients",
+    "eval_numerical_gradient",
+    "rel_error",
+    "__version__",
+]

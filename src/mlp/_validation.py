@@ -1,0 +1,89 @@
+"""Input checks for the public boundary. Each error names the argument, what was expected and
+what was given, so that a wrong call fails in our code with a readable message instead of deep
+inside NumPy."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise ValueError."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_positive(name: str, value: object, integer: bool = False) -> float | int:
+    """Return ``value`` if it is a positive (integer, if asked) finite number."""
+    kind = "integer" if integer else "number"
+    ok_type = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, ok_type):
+        raise TypeError(f"{name} must be a positive {kind}; got {value!r} ({type(value).__name__})")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive {kind}; got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def check_nonnegative(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number >= 0; got {value!r} ({type(value).__name__})")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
+    return float(value)
+
+
+def check_X(X: object, n_features: int, name: str = "X") -> np.ndarray:
+    """Check a batch of inputs. Returns it as a (N, n_features) array of numbers.
+
+    Integer and unsigned inputs (MNIST's raw uint8 pixels) are accepted as they are; the layers
+    convert them to the network's dtype.
+    """
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{name} must be a 2-D array of numbers; got {type(X).__name__}"
+            ) from exc
+    if X.dtype == bool or not (np.issubdtype(X.dtype, np.number)):
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be 2-D with shape (N, {n_features}); got {X.ndim}-D shape {X.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one example; got shape {X.shape}")
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"{name} must have {n_features} features (columns) as the network's input_size; "
+            f"got shape {X.shape}"
+        )
+    if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(
+            f"{name} must be finite; got {X[tuple(bad)]} at row {bad[0]}, column {bad[1]}"
+        )
+    return X
+
+
+def check_y(y: object, n: int, n_classes: int, name: str = "y") -> np.ndarray:
+    """Check integer class labels for N examples. Returns them as an (N,) int64 array."""
+    y = np.asarray(y)
+    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer class labels; got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D with shape ({n},); got shape {y.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"{name} must have one label per row of X ({n}); got {y.shape[0]}")
+    if n and (y.min() < 0 or y.max() >= n_classes):
+        bad = y[(y < 0) | (y >= n_classes)][0]
+        raise ValueError(f"{name} must hold labels in [0, {n_classes}); got {bad}")
+    return y.astype(np.int64, copy=False)

@@ -1,0 +1,64 @@
+"""Numeric gradients by centred differences, and the relative error used to compare them with
+the analytic ones (the problem set's ``eval_numerical_gradient`` and ``rel_error``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def eval_numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, verbose: bool = True, h: float = 1e-5
+) -> np.ndarray:
+    """Numeric gradient of the scalar function ``f`` at ``x``, by centred differences.
+
+    ``x`` (any shape, float) is perturbed in place, one entry at a time, and restored exactly
+    afterwards; ``f`` is called with ``x`` and must read its current values (for a network,
+    ``lambda _: net.loss(X, y)[0]`` with ``x`` one of ``net.params``). Costs 2 * x.size calls.
+    Returns an array shaped like ``x``.
+    """
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"x must be a float NumPy array; got {type(x).__name__}")
+    grad = np.zeros(x.shape, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        x[ix] = old + h
+        fxph = f(x)
+        x[ix] = old - h
+        fxmh = f(x)
+        x[ix] = old
+        grad[ix] = (fxph - fxmh) / (2 * h)
+        if verbose:
+            print(ix, grad[ix])
+        it.iternext()
+    return grad
+
+
+def rel_error(x: np.ndarray, y: np.ndarray) -> float:
+    """Largest elementwise relative error ``|x - y| / max(1e-8, |x| + |y|)``."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape; got {x.shape} and {y.shape}")
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def check_gradients(
+    model, X: np.ndarray, y: np.ndarray, reg: float = 0.0, h: float = 1e-5
+) -> dict[str, float]:
+    """Max relative error between analytic and numeric gradients, per parameter.
+
+    model: an :class:`mlp.MLP`; X: (N, D); y: (N,). Use float64 models: in float32 the centred
+    difference itself is only good to about 1e-3. Returns ``{name: error}`` in ``params`` order.
+    """
+    _, grads = model.loss(X, y, reg=reg)
+
+    def f(_: np.ndarray) -> float:
+        return model.loss(X, y, reg=reg)[0]
+
+    return {
+        name: rel_error(eval_numerical_gradient(f, p, verbose=False, h=h), grads[name])
+        for name, p in model.params.items()
+    }

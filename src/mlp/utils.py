@@ -1,0 +1,6 @@
+"""The problem set's helper names, importable the way its notebook imports them
+(``from utils import eval_numerical_gradient`` becomes ``from mlp.utils import ...``)."""
+
+from .gradcheck import eval_numerical_gradient, rel_error
+
+__all__ = ["eval_numerical_gradient", "rel_error"]

@@ -1,0 +1,26 @@
+import os
+
+import matplotlib
+import numpy as np
+import pytest
+from hypothesis import settings
+
+matplotlib.use("Agg")
+
+# Property tests draw the same examples on every run, so that CI is reproducible.
+settings.register_profile("repro", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("repro")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> str:
+    """The folder of the full MNIST files (``MLP_DATA_DIR``)."""
+    path = os.environ.get("MLP_DATA_DIR")
+    if not path:
+        pytest.skip("MLP_DATA_DIR is not set: full-MNIST tests need the four IDX files")
+    return path

@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+
+from mlp import MLP, DivergenceError, TwoLayerMLP
+from mlp.demo import SEED_FIGURES, toy_data, toy_model, toy_training
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_toy_training_matches_the_seed(activation):
+    stats = toy_training(activation)
+    expected = SEED_FIGURES[f"{activation}_final_training_loss"]
+    assert abs(stats["loss_history"][-1] - expected) < 1e-9
+    epochs = 100 if activation == "sigmoid" else 50
+    assert len(stats["loss_history"]) == len(stats["grad_magnitude_history"]) == epochs
+    assert len(stats["train_acc_history"]) == len(stats["val_acc_history"]) == epochs
+
+
+def test_relu_gets_far_stronger_learning_signals_than_sigmoid():
+    sigmoid = np.array(toy_training("sigmoid")["grad_magnitude_history"])
+    relu = np.array(toy_training("relu")["grad_magnitude_history"])
+    assert relu.mean() > 3 * sigmoid.mean()
+    assert relu.max() > 2 * sigmoid.max()
+
+
+def test_history_records_loss_before_each_update():
+    X, y = toy_data()
+    net = toy_model("relu")
+    first_loss, grads = net.loss(X, y, reg=1e-5)
+    stats = net.train(X, y, X, y, learning_rate=0.1, reg=1e-5, num_epochs=1)
+    # The batch is a permutation of X, so sums run in another order: equal to rounding.
+    assert stats["loss_history"] == [pytest.approx(first_loss, rel=1e-14)]
+    assert stats["grad_magnitude_history"] == [pytest.approx(np.linalg.norm(grads["W1"]), rel=1e-14)]
+    assert stats["train_acc_history"] == [np.mean(net.predict(X) == y)]
+
+
+def test_one_step_is_plain_sgd():
+    X, y = toy_data()
+    net = toy_model("sigmoid")
+    before = {k: v.copy() for k, v in net.params.items()}
+    _, grads = net.loss(X, y, reg=0.3)
+    net.train(X, y, learning_rate=0.25, reg=0.3, num_epochs=1, batch_size=5)
+    for name in before:
+        np.testing.assert_allclose(
+            net.params[name], before[name] - 0.25 * grads[name], rtol=1e-14, atol=1e-16
+        )
+
+
+def test_batches_per_epoch_and_learning_rate_decay(rng):
+    X = rng.standard_normal((23, 4))
+    y = rng.integers(0, 3, 23)
+    net = MLP(4, [5], 3, seed=0)
+    stats = net.train(X, y, num_epochs=3, batch_size=5)
+    assert len(stats["loss_history"]) == 3 * (23 // 5)
+    assert stats["val_acc_history"] == []
+    # A batch larger than the set gives one full-batch iteration per epoch.
+    assert len(MLP(4, [5], 3, seed=0).train(X, y, num_epochs=2, batch_size=100)["loss_history"]) == 2
+
+
+def test_learning_rate_decays_after_each_epoch():
+    X, y = toy_data()
+    decayed = toy_model("relu")
+    decayed.train(X, y, learning_rate=0.1, learning_rate_decay=0.5, reg=0, num_epochs=2)
+    manual = toy_model("relu")
+    for lr in (0.1, 0.05):
+        _, grads = manual.loss(X, y)
+        for name, g in grads.items():
+            manual.params[name] -= lr * g
+    for name in manual.params:
+        np.testing.assert_allclose(decayed.params[name], manual.params[name], rtol=1e-14)
+
+
+def test_same_seed_same_numbers(rng):
+    X = rng.standard_normal((60, 5))
+    y = rng.integers(0, 3, 60)
+    runs = []
+    for _ in range(2):
+        net = MLP(5, [8, 8], 3, activation="tanh", seed=3)
+        runs.append((net.train(X, y, X, y, num_epochs=3, batch_size=7), net.params))
+    assert runs[0][0] == runs[1][0]
+    for name in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][name], runs[1][1][name])
+
+
+def test_global_seed_reproduces_shuffling(rng):
+    X = rng.standard_normal((40, 5))
+    y = rng.integers(0, 3, 40)
+    losses = []
+    for _ in range(2):
+        np.random.seed(5)
+        net = TwoLayerMLP(5, 6, 3, std=0.1)
+        losses.append(net.train(X, y, batch_size=8, num_epochs=2)["loss_history"])
+    assert losses[0] == losses[1]
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y = toy_data()
+    stats = toy_model("relu").train(X, y, X, y, learning_rate=0.1, num_epochs=3, verbose=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[2] == (
+        f"Epoch 3: loss {stats['loss_history'][-1]:f}, "
+        f"train acc {stats['train_acc_history'][-1]:f}, val acc {stats['val_acc_history'][-1]:f}"
+    )
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_finite_params():
+    X, y = toy_data()
+    net = toy_model("relu")
+    snapshots = []
+    # Record the params whose loss is computed at each iteration.
+    original = net.data_loss
+
+    def recording_loss(Xb, yb):
+        snapshots.append({k: v.copy() for k, v in net.params.items()})
+        return original(Xb, yb)
+
+    net.data_loss = recording_loss
+    with pytest.raises(DivergenceError) as info:
+        with np.errstate(over="ignore", invalid="ignore"):
+            net.train(X * 1e3, y, learning_rate=1e12, num_epochs=50)
+    err = info.value
+    message = str(err)
+    assert f"epoch {err.epoch}, iteration {err.iteration}" in message
+    assert "smaller learning_rate" in message
+    assert len(snapshots) >= 2
+    # The params are those of the last iteration whose loss was finite.
+    for name, value in snapshots[-2].items():
+        np.testing.assert_array_equal(net.params[name], value)
+        assert np.isfinite(net.params[name]).all()

@@ -1,13 +1,24 @@
-"""The training loop: minibatch SGD with a decaying learning rate, a history of what happened,
-and a guard that stops a diverging run before it destroys the parameters."""
+"""The training loop: minibatches, an optimiser and a learning-rate schedule, a history of what
+happened, callbacks for extras (progress bars, checkpoints, early stopping), and a guard that stops
+a diverging run before it destroys the parameters."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ._validation import check_nonnegative, check_positive, check_X, check_y
+from .optim import SGD, Constant, ExponentialDecay, Optimizer, Schedule
+from .regularizers import Regularizer
 
 HISTORY_KEYS = ("loss_history", "grad_magnitude_history", "train_acc_history", "val_acc_history")
+
+#: Bytes of training inputs gathered into one contiguous block after shuffling: large enough
+#: that the gather is one cheap copy per many batches, small enough to keep memory flat.
+GATHER_BYTES = 1 << 23
 
 
 class DivergenceError(FloatingPointError):
@@ -25,6 +36,103 @@ class DivergenceError(FloatingPointError):
         )
 
 
+@dataclass
+class TrainState:
+    """Where a training run stands. Callbacks read it; ``stop = True`` ends the run after the
+    current epoch. ``epoch`` counts completed epochs; ``iteration`` is 1-based within the epoch.
+
+    ``snapshot()`` and ``TrainState.restore`` turn the resumable part (epoch, history, optimiser
+    state, random generator state) into JSON-able metadata plus arrays, for checkpoints.
+    """
+
+    model: Any
+    optimizer: Optimizer
+    num_epochs: int
+    iterations: int
+    epoch: int = 0
+    iteration: int = 0
+    loss: float = math.nan
+    learning_rate: float = math.nan
+    history: dict[str, list[float]] = field(
+        default_factory=lambda: {key: [] for key in HISTORY_KEYS}
+    )
+    stop: bool = False
+
+    def snapshot(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(metadata, arrays) that restore this state exactly with ``restore``."""
+        meta: dict[str, Any] = {"epoch": self.epoch, "history": self.history}
+        arrays = {f"optimizer/{k}": v for k, v in self.optimizer.state_dict().items()}
+        rng = self.model.rng
+        if rng is None:
+            kind, keys, pos, has_gauss, cached = np.random.get_state()
+            meta["rng"] = {"legacy": kind, "pos": int(pos), "has_gauss": int(has_gauss),
+                           "cached_gaussian": float(cached)}
+            arrays["rng/keys"] = keys
+        else:
+            meta["rng"] = rng.bit_generator.state
+        return meta, arrays
+
+    def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Load what ``snapshot`` saved (into this state, its optimiser and its model's rng)."""
+        self.epoch = int(meta["epoch"])
+        self.history = {key: list(meta["history"][key]) for key in HISTORY_KEYS}
+        self.optimizer.load_state_dict(
+            {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")}
+        )
+        rng_meta = meta["rng"]
+        if "legacy" in rng_meta:
+            np.random.set_state((rng_meta["legacy"], arrays["rng/keys"], rng_meta["pos"],
+                                 rng_meta["has_gauss"], rng_meta["cached_gaussian"]))
+        else:
+            if self.model.rng is None:
+                raise ValueError("the checkpoint holds a private generator's state, but the model "
+                                 "has none (it was built without seed=)")
+            self.model.rng.bit_generator.state = rng_meta
+
+
+class Callback:
+    """Hooks into ``train``; override what you need. ``state`` is the run's :class:`TrainState`."""
+
+    def on_train_begin(self, state: TrainState) -> None: ...
+
+    def on_batch_end(self, state: TrainState) -> None: ...
+
+    def on_epoch_end(self, state: TrainState) -> None: ...
+
+    def on_train_end(self, state: TrainState) -> None: ...
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch with the live batch loss, and the accuracies at its end."""
+
+    def __init__(self, file=None) -> None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise ImportError('progress bars need tqdm: pip install "mlp[data]"') from exc
+        self._tqdm, self._file, self._bar = tqdm, file, None
+
+    def on_batch_end(self, state: TrainState) -> None:
+        if self._bar is None:
+            self._bar = self._tqdm(total=state.iterations, file=self._file, leave=True,
+                                   desc=f"epoch {state.epoch + 1}/{state.num_epochs}",
+                                   unit="batch", dynamic_ncols=True)
+        self._bar.update(1)
+        if state.iteration % 20 == 0 or state.iteration == state.iterations:
+            self._bar.set_postfix(loss=f"{state.loss:.4f}", refresh=False)
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self._bar is not None:
+            h = state.history
+            postfix = {"loss": f"{h['loss_history'][-1]:.4f}",
+                       "train_acc": f"{h['train_acc_history'][-1]:.3f}"}
+            if h["val_acc_history"]:
+                postfix["val_acc"] = f"{h['val_acc_history'][-1]:.3f}"
+            self._bar.set_postfix(postfix)
+            self._bar.close()
+            self._bar = None
+
+
 def _checked_data(model, X, y, X_val, y_val):
     X = check_X(X, model.input_size, "X")
     y = check_y(y, X.shape[0], model.n_classes, "y")
@@ -34,6 +142,18 @@ def _checked_data(model, X, y, X_val, y_val):
         X_val = check_X(X_val, model.input_size, "X_val")
         y_val = check_y(y_val, X_val.shape[0], model.n_classes, "y_val")
     return X, y, X_val, y_val
+
+
+def _shuffled_batches(X, y, order, batch_size, iterations):
+    """Yield ``(X_batch, y_batch)`` in the order given by ``order``, gathering several batches
+    at once into a contiguous block so each batch is a plain slice."""
+    per_block = max(1, GATHER_BYTES // max(1, batch_size * X.shape[1] * X.itemsize))
+    for start in range(0, iterations, per_block):
+        stop = min(start + per_block, iterations)
+        idx = order[start * batch_size : stop * batch_size]
+        X_block, y_block = X.take(idx, axis=0), y.take(idx)
+        for j in range(0, len(idx), batch_size):
+            yield X_block[j : j + batch_size], y_block[j : j + batch_size]
 
 
 def train(
@@ -48,69 +168,128 @@ def train(
     num_epochs: int = 10,
     batch_size: int = 200,
     verbose: bool = False,
+    *,
+    optimizer: Optimizer | None = None,
+    schedule: Schedule | None = None,
+    regularizer: Regularizer | None = None,
+    proximal: bool = False,
+    callbacks: list[Callback] | tuple[Callback, ...] = (),
+    progress: bool = False,
+    resume: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` in place with minibatch stochastic gradient descent.
 
     Each epoch draws a fresh permutation of the N training examples and cuts it into
     ``max(N // batch_size, 1)`` batches (a remainder smaller than a batch is left out of that
-    epoch); each batch takes one step ``theta -= learning_rate * grad``. After every epoch the
-    learning rate is multiplied by ``learning_rate_decay``.
+    epoch). The objective of a batch is its mean loss, plus ``0.5 * reg * sum ||W||^2`` (the
+    problem set's convention), plus ``regularizer``'s penalty if one is given.
 
-    X: (N, D); y: (N,) int labels; X_val, y_val: optional validation set.
+    X: (N, D) any real dtype (uint8 pixels are converted batch by batch); y: (N,) int labels;
+    X_val, y_val: optional validation set.
+
+    Optimisation: ``optimizer`` (default plain SGD, ``theta -= lr * grad``) with the rate
+    ``learning_rate * schedule(t)``, t the progress in epochs; the default schedule multiplies
+    the rate by ``learning_rate_decay`` after every epoch. ``proximal=True`` applies
+    ``regularizer`` by its proximal map after each step (soft-thresholding for L1, which makes
+    exact zeros) instead of adding its gradient.
+
+    ``callbacks`` get ``on_train_begin/on_batch_end/on_epoch_end/on_train_end``; ``progress``
+    adds a tqdm bar; ``verbose`` prints ``Epoch k: loss L, train acc A, val acc V`` per epoch.
+    ``resume``: a ``TrainState.snapshot()`` of an earlier run with the same settings, whose
+    model parameters are already loaded; training continues after its last completed epoch.
+
     Returns a dict of lists: ``loss_history`` and ``grad_magnitude_history`` (the batch loss and
-    the Frobenius norm of dL/dW1 at every iteration, both taken before that iteration's update),
+    the Frobenius norm of dJ/dW1 at every iteration, both taken before that iteration's update),
     ``train_acc_history`` (accuracy on the epoch's last batch, after its update) and
     ``val_acc_history`` (accuracy on the validation set after each epoch; empty without one).
 
     Raises DivergenceError if the loss or gradient becomes NaN or inf.
     """
     X, y, X_val, y_val = _checked_data(model, X, y, X_val, y_val)
-    lr = check_positive("learning_rate", learning_rate)
-    decay = check_positive("learning_rate_decay", learning_rate_decay)
+    base_lr = check_positive("learning_rate", learning_rate)
+    check_positive("learning_rate_decay", learning_rate_decay)
     reg = check_nonnegative("reg", reg)
     num_epochs = check_positive("num_epochs", num_epochs, integer=True)
     batch_size = check_positive("batch_size", batch_size, integer=True)
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an mlp.optim.Optimizer; got {type(optimizer).__name__}")
+    if schedule is not None and not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be an mlp.optim.Schedule; got {type(schedule).__name__}")
+    if regularizer is not None and not isinstance(regularizer, Regularizer):
+        raise TypeError(
+            f"regularizer must be an mlp.regularizers.Regularizer; got {type(regularizer).__name__}"
+        )
+    if proximal and regularizer is None:
+        raise ValueError("proximal=True needs a regularizer; got regularizer=None")
+    if schedule is None:
+        schedule = ExponentialDecay(learning_rate_decay) if learning_rate_decay != 1 else Constant()
 
     n = X.shape[0]
     iterations = max(n // batch_size, 1)
-    history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+    state = TrainState(model, optimizer or SGD(), num_epochs, iterations)
+    if resume is not None:
+        state.restore(*resume)
+    callbacks = list(callbacks) + ([ProgressBar()] if progress else [])
+    batch_hooks = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+    params = model.params
+    gradient_penalty = regularizer if regularizer is not None and not proximal else None
     # The update writes into a second set of buffers so that the parameters before the last
     # step are still at hand when that step turns out to have diverged.
-    spare = {name: np.empty_like(p) for name, p in model.params.items()}
+    spare = {name: np.empty_like(p) for name, p in params.items()}
+    history = state.history
 
-    for epoch in range(1, num_epochs + 1):
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    for epoch in range(state.epoch + 1, num_epochs + 1):
         order = model.permutation(n)
-        for it in range(iterations):
-            idx = order[it * batch_size : (it + 1) * batch_size]
-            X_batch, y_batch = X[idx], y[idx]
+        batches = _shuffled_batches(X, y, order, batch_size, iterations)
+        for it, (X_batch, y_batch) in enumerate(batches):
+            lr = base_lr * schedule(epoch - 1 + it / iterations)
             loss, grads = model.data_loss(X_batch, y_batch)
             loss += model.penalty(reg, grads)
-            grad_norm = float(np.linalg.norm(grads["W1"]))
-            if not (np.isfinite(loss) and np.isfinite(grad_norm)):
+            if regularizer is not None:
+                loss += regularizer.total_penalty(params)
+            if gradient_penalty is not None:
+                gradient_penalty.add_grads(params, grads)
+            gW1 = grads["W1"]
+            grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
+            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 if epoch > 1 or it > 0:
-                    for name in model.params:
-                        model.params[name], spare[name] = spare[name], model.params[name]
-                if np.isfinite(loss):
+                    for name in params:
+                        params[name], spare[name] = spare[name], params[name]
+                if math.isfinite(loss):
                     raise DivergenceError(epoch, it + 1, "W1 gradient norm", grad_norm, lr)
                 raise DivergenceError(epoch, it + 1, "loss", loss, lr)
             history["loss_history"].append(loss)
             history["grad_magnitude_history"].append(grad_norm)
-            for name, p in model.params.items():
-                step = grads[name]
-                step *= lr
-                np.subtract(p, step, out=spare[name])
-                model.params[name], spare[name] = spare[name], p
+
+            state.optimizer.begin_iteration()
+            for name, p in params.items():
+                delta = state.optimizer.step(name, p, grads[name], lr)
+                new = np.subtract(p, delta, out=spare[name])
+                if proximal and regularizer.applies_to(name):
+                    regularizer.prox(new, lr)
+                params[name], spare[name] = new, p
+            if batch_hooks:
+                state.epoch, state.iteration, state.loss, state.learning_rate = (
+                    epoch - 1, it + 1, loss, lr)
+                for cb in batch_hooks:
+                    cb.on_batch_end(state)
 
         train_acc = float(np.mean(model.labels(model.trusted_scores(X_batch)) == y_batch))
         history["train_acc_history"].append(train_acc)
-        val_acc = float("nan")
+        val_acc = math.nan
         if X_val is not None:
             val_acc = float(np.mean(model.labels(model.trusted_scores(X_val)) == y_val))
             history["val_acc_history"].append(val_acc)
         if verbose:
-            print(
-                f"Epoch {epoch}: loss {loss:f}, train acc {train_acc:f}, val acc {val_acc:f}",
-                flush=True,
-            )
-        lr *= decay
+            print(f"Epoch {epoch}: loss {loss:f}, train acc {train_acc:f}, val acc {val_acc:f}",
+                  flush=True)
+        state.epoch, state.iteration = epoch, 0
+        for cb in callbacks:
+            cb.on_epoch_end(state)
+        if state.stop:
+            break
+    for cb in callbacks:
+        cb.on_train_end(state)
     return history

@@ -1,0 +1,182 @@
+"""The IDX file format of MNIST and Fashion-MNIST: read, write and check.
+
+An IDX file is a 4-byte magic number (two zero bytes, a data-type code, the number of
+dimensions), one big-endian uint32 per dimension, then the data in C order, big-endian.
+Files may be gzip-compressed; the reader tells the two apart by their first bytes, not by
+their names. Every problem with a file's content raises :class:`DataFileError`, a ValueError
+whose message starts with the file's path.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import struct
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+# Type code (third byte of the magic number) -> dtype as stored on disk.
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_DTYPES.items()}
+
+IMAGES_MAGIC = 0x0803  # 2051: uint8, 3 dimensions (N, rows, columns)
+LABELS_MAGIC = 0x0801  # 2049: uint8, 1 dimension (N,)
+N_CLASSES = 10
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class DataFileError(ValueError):
+    """A data file whose content is wrong: bad header, wrong size, bad gzip stream, bad labels.
+
+    ``paths`` holds the file(s) at fault, ``problem`` says what is wrong with them.
+    """
+
+    def __init__(self, paths: os.PathLike | str | Sequence[os.PathLike | str], problem: str):
+        if isinstance(paths, str | os.PathLike):
+            paths = [paths]
+        self.paths = tuple(Path(p) for p in paths)
+        self.problem = problem
+        super().__init__(f"{', '.join(map(str, self.paths))}: {problem}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataFileError(path, f"truncated or corrupt gzip stream ({exc})") from exc
+
+
+def read_idx(path: os.PathLike | str) -> np.ndarray:
+    """Read an IDX file, gzip-compressed or not, into an array of its shape and native dtype.
+
+    Raises FileNotFoundError if ``path`` does not exist, and :class:`DataFileError` (a
+    ValueError naming the file) for a wrong magic number, a header that disagrees with the
+    file's size (a truncated file), or a truncated gzip stream.
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    if len(raw) < 4:
+        raise DataFileError(path, f"too short for an IDX header ({len(raw)} bytes)")
+    magic = int.from_bytes(raw[:4], "big")
+    code, ndim = raw[2], raw[3]
+    if raw[:2] != b"\0\0" or code not in IDX_DTYPES or ndim == 0:
+        raise DataFileError(
+            path,
+            f"wrong magic number 0x{magic:08X}: not an IDX file (expected two zero bytes, "
+            f"a type code in {{{', '.join(f'0x{c:02X}' for c in IDX_DTYPES)}}} and at least "
+            "one dimension)",
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataFileError(
+            path, f"truncated header: {ndim} dimensions need {header} bytes, file has {len(raw)}"
+        )
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = IDX_DTYPES[code]
+    count = math.prod(dims)
+    expected = header + count * dtype.itemsize
+    if len(raw) != expected:
+        state = "truncated" if len(raw) < expected else "has trailing bytes"
+        raise DataFileError(
+            path,
+            f"{state}: the header's dimensions {dims} call for {expected} bytes of IDX data, "
+            f"the file holds {len(raw)}",
+        )
+    data = np.frombuffer(raw, dtype=dtype, count=count, offset=header)
+    # astype copies: the result owns writable memory in native byte order.
+    return data.astype(dtype.newbyteorder("=")).reshape(dims)
+
+
+def write_idx(path: os.PathLike | str, array: np.ndarray, *, compresslevel: int = 9) -> Path:
+    """Write ``array`` as an IDX file, gzip-compressed if ``path`` ends in ``.gz``.
+
+    The gzip header carries no file name or time stamp, so equal arrays give equal bytes.
+    Supported dtypes: uint8, int8, int16, int32, float32, float64. Returns the path.
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    code = _CODES.get(array.dtype.newbyteorder("="))
+    if code is None:
+        raise TypeError(
+            f"array must have an IDX dtype (uint8, int8, int16, int32, float32, float64); "
+            f"got {array.dtype}"
+        )
+    if not 1 <= array.ndim <= 255:
+        raise ValueError(f"array must have 1 to 255 dimensions; got {array.ndim}")
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
+    if path.suffix == ".gz":
+        with (
+            path.open("wb") as raw,
+            gzip.GzipFile(
+                filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
+            ) as gz,
+        ):
+            gz.write(payload)
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+def _describe(array: np.ndarray) -> str:
+    code = _CODES[array.dtype]
+    return f"magic number {code << 8 | array.ndim} ({array.dtype}, {array.ndim}-D)"
+
+
+def read_images(path: os.PathLike | str) -> np.ndarray:
+    """Read an IDX image file. Returns (N, rows, columns) uint8."""
+    images = read_idx(path)
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise DataFileError(
+            path,
+            f"wrong magic number: {_describe(images)}, but an image file needs "
+            f"{IMAGES_MAGIC} (uint8, 3-D)",
+        )
+    return images
+
+
+def read_labels(path: os.PathLike | str, n_classes: int = N_CLASSES) -> np.ndarray:
+    """Read an IDX label file. Returns (N,) int64 in [0, n_classes)."""
+    labels = read_idx(path)
+    if labels.dtype != np.uint8 or labels.ndim != 1:
+        raise DataFileError(
+            path,
+            f"wrong magic number: {_describe(labels)}, but a label file needs "
+            f"{LABELS_MAGIC} (uint8, 1-D)",
+        )
+    bad = np.flatnonzero(labels >= n_classes)
+    if bad.size:
+        raise DataFileError(
+            path,
+            f"label {labels[bad[0]]} at index {bad[0]} is outside 0-{n_classes - 1} "
+            f"({bad.size} such labels)",
+        )
+    return labels.astype(np.int64)
+
+
+def read_pair(
+    images_path: os.PathLike | str, labels_path: os.PathLike | str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read matching image and label files. Returns X: (N, rows, columns) uint8, y: (N,) int64."""
+    images, labels = read_images(images_path), read_labels(labels_path)
+    if len(images) != len(labels):
+        raise DataFileError(
+            [images_path, labels_path],
+            f"images and labels differ in length: {len(images)} images, {len(labels)} labels",
+        )
+    return images, labels

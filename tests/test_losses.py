@@ -54,3 +54,15 @@ def test_bce_no_inf_or_nan_at_saturation(size):
     # Right answers contribute log(1 + e^-size) ~ 0; wrong ones exactly `size`.
     assert loss == pytest.approx(0.5 * size, rel=1e-12)
     np.testing.assert_allclose(dz[:, 0], [0, 0, 0.25, -0.25], atol=1e-20)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_gradient_has_no_subnormal_numbers(dtype):
+    """Subnormal floats slow matrix products many times over; far-off classes must not
+    produce them."""
+    scores = np.array([[0.0, -50.0, -95.0, -120.0, -720.0, -5000.0]], dtype=dtype)
+    loss, dscores = softmax_cross_entropy(scores, np.array([0]))
+    tiny = np.finfo(dtype).tiny
+    assert not ((dscores != 0) & (np.abs(dscores) < tiny)).any()
+    assert loss == pytest.approx(np.log1p(np.exp(-50.0)), rel=1e-6)
+    assert dscores[0, 1] == pytest.approx(np.exp(-50.0), rel=1e-5)

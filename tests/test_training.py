@@ -110,9 +110,9 @@ def test_divergence_stops_with_a_clear_error_and_keeps_finite_params():
     # Record the params whose loss is computed at each iteration.
     original = net.data_loss
 
-    def recording_loss(Xb, yb):
+    def recording_loss(Xb, yb, *args):
         snapshots.append({k: v.copy() for k, v in net.params.items()})
-        return original(Xb, yb)
+        return original(Xb, yb, *args)
 
     net.data_loss = recording_loss
     with pytest.raises(DivergenceError) as info:

@@ -19,28 +19,37 @@ import numpy as np
 LEAKY_RELU_SLOPE = 0.01
 
 
-def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+def linear_forward(
+    x: np.ndarray, W: np.ndarray, b: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
     """Affine map ``x @ W + b``.
 
-    x: (N, D) inputs; W: (D, M) weights; b: (M,) biases. Returns (N, M).
+    x: (N, D) inputs; W: (D, M) weights; b: (M,) biases; out: optional (N, M) array to write
+    into (training reuses one per layer instead of allocating every batch). Returns (N, M).
     """
-    out = x @ W
+    out = np.matmul(x, W, out=out)
     out += b
     return out
 
 
 def linear_backward(
-    dout: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool = True
+    dout: np.ndarray,
+    x: np.ndarray,
+    W: np.ndarray,
+    need_dx: bool = True,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of the affine map.
 
-    dout: (N, M) upstream gradient; x: (N, D) the forward input; W: (D, M).
+    dout: (N, M) upstream gradient; x: (N, D) the forward input; W: (D, M); out: optional
+    preallocated ``(dx, dW, db)`` to write into.
     Returns ``(dx (N, D) or None, dW (D, M), db (M,))``; ``dx`` is skipped for the first layer,
     whose input is the data.
     """
-    dW = x.T @ dout
-    db = dout.sum(axis=0)
-    dx = dout @ W.T if need_dx else None
+    dx_out, dW_out, db_out = out if out is not None else (None, None, None)
+    dW = np.matmul(x.T, dout, out=dW_out)
+    db = np.sum(dout, axis=0, out=db_out)
+    dx = np.matmul(dout, W.T, out=dx_out) if need_dx else None
     return dx, dW, db
 
 
@@ -76,17 +85,28 @@ def leaky_relu_backward(dh: np.ndarray, h: np.ndarray) -> np.ndarray:
     return dh
 
 
-def sigmoid_forward(a: np.ndarray) -> np.ndarray:
-    """f(a) = 1 / (1 + exp(-a)). a: (N, M) -> (N, M), computed in place.
+def expit(a: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + exp(-a)), in place. a: any shape.
 
-    For a < -709 (float64) exp(-a) overflows to inf and 1 / inf = 0, which is the right limit, so
-    the overflow warning is silenced rather than avoided.
+    For very negative a, exp(-a) overflows to inf and 1 / inf = 0, which is the right limit,
+    so the overflow warning is silenced rather than avoided.
     """
     with np.errstate(over="ignore"):
         np.negative(a, out=a)
         np.exp(a, out=a)
     a += 1
     return np.reciprocal(a, out=a)
+
+
+def sigmoid_forward(a: np.ndarray) -> np.ndarray:
+    """f(a) = 1 / (1 + exp(-a)) for a hidden layer. a: (N, M) -> (N, M), computed in place.
+
+    Outputs are kept above e^20 times the smallest normal float (about 1e-29 in float32,
+    1e-299 in float64): a subnormal h would slow the next layer's matrix products many times
+    over, and the change is far below the precision of anything computed from h.
+    """
+    np.maximum(a, float(np.log(np.finfo(a.dtype).tiny)) + 20, out=a)
+    return expit(a)
 
 
 def sigmoid_backward(dh: np.ndarray, h: np.ndarray) -> np.ndarray:

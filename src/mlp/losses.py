@@ -12,7 +12,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .layers import sigmoid_forward
+from .layers import expit
+
+
+def _log_tiny(dtype: np.dtype) -> float:
+    """log of the smallest normal number of a float dtype."""
+    return float(np.log(np.finfo(dtype).tiny))
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -23,19 +28,27 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return shifted
 
 
-def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(
+    scores: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
     """Multiclass cross-entropy of the softmax, averaged over the batch.
 
-    scores: (N, C) logits; y: (N,) int labels in [0, C).
+    scores: (N, C) logits; y: (N,) int labels in [0, C); out: optional (N, C) array for the
+    gradient (may be ``scores`` itself).
     Returns ``(loss, dscores)`` with dscores (N, C) = (softmax(scores) - onehot(y)) / N.
     """
     n = scores.shape[0]
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    sum_exp = exp.sum(axis=1)
     rows = np.arange(n)
-    loss = float(np.mean(np.log(sum_exp) - shifted[rows, y]))
-    exp /= sum_exp[:, None]
+    shifted = np.subtract(scores, scores.max(axis=1, keepdims=True), out=out)
+    picked = shifted[rows, y]
+    # Probabilities near the smallest normal float would turn subnormal once divided by the
+    # row sum and N, and subnormal inputs slow the next matrix products many times over.
+    # Raising them to e^20 times that bound changes each by less than 1e-29 (float32).
+    np.maximum(shifted, _log_tiny(shifted.dtype) + 20, out=shifted)
+    exp = np.exp(shifted, out=shifted)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    loss = float(np.mean(np.log(sum_exp[:, 0]) - picked))
+    exp /= sum_exp
     exp[rows, y] -= 1
     exp /= n
     return loss, exp
@@ -43,13 +56,15 @@ def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Elementwise logistic function, without overflow warnings. z: any shape."""
-    return sigmoid_forward(np.array(z, dtype=np.result_type(z, np.float32), copy=True))
+    return expit(np.array(z, dtype=np.result_type(z, np.float32), copy=True))
 
 
-def binary_cross_entropy_with_logits(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def binary_cross_entropy_with_logits(
+    z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
     """Binary cross-entropy of ``sigmoid(z)`` against 0/1 labels, averaged over the batch.
 
-    z: (N, 1) logits; y: (N,) labels in {0, 1}.
+    z: (N, 1) logits; y: (N,) labels in {0, 1}; out: optional (N, 1) array for the gradient.
     Returns ``(loss, dz)`` with dz (N, 1) = (sigmoid(z) - y) / N.
     """
     n = z.shape[0]
@@ -57,7 +72,10 @@ def binary_cross_entropy_with_logits(z: np.ndarray, y: np.ndarray) -> tuple[floa
     # -y log s(z) - (1 - y) log(1 - s(z)) rewritten so that no exp can overflow.
     per_example = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
     loss = float(np.mean(per_example))
-    dz = sigmoid(z)
+    if out is None:
+        out = np.empty_like(z)
+    np.copyto(out, z)
+    dz = expit(out)
     dz -= t
     dz /= n
     return loss, dz
@@ -66,7 +84,7 @@ def binary_cross_entropy_with_logits(z: np.ndarray, y: np.ndarray) -> tuple[floa
 class Loss(NamedTuple):
     """An output loss: ``fn(scores, y) -> (loss, dscores)`` and the probabilities it models."""
 
-    fn: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
+    fn: Callable[..., tuple[float, np.ndarray]]
     probabilities: Callable[[np.ndarray], np.ndarray]
 
 

@@ -13,10 +13,30 @@ from . import init as _init
 from ._validation import check_choice, check_nonnegative, check_positive, check_X, check_y
 from .layers import ACTIVATIONS, HIDDEN_ACTIVATIONS, linear_backward, linear_forward
 from .losses import LOSSES
+from .regularizers import Regularizer
 
 #: Rows evaluated at once by ``predict``/``scores``: large enough for BLAS to run at full speed,
-#: small enough that the hidden activations of a whole dataset are never held in memory.
-EVAL_CHUNK = 8192
+#: small enough that a chunk's activations stay in the CPU's caches and a whole dataset's are
+#: never held in memory.
+EVAL_CHUNK = 512
+
+
+class Workspace:
+    """Preallocated arrays for forward and backward passes on batches of ``n`` rows: the input
+    converted to the network's dtype, each layer's output, the gradients flowing into hidden
+    layers, and the parameter gradients. Training reuses one for every batch, so that an
+    iteration allocates nothing of the size of a layer."""
+
+    def __init__(self, model: MLP, n: int, backward: bool = True) -> None:
+        sizes, dt = model.layer_sizes, model.dtype
+        self.n = n
+        self.x = np.empty((n, sizes[0]), dt)
+        self.a = [np.empty((n, width), dt) for width in sizes[1:]]
+        if backward:
+            self.dx = [np.empty((n, width), dt) for width in sizes[1:-1]]
+            self.grads = {name: np.empty_like(p) for name, p in model.params.items()}
+            self.scratch = {name: np.empty_like(model.params[name])
+                            for name in model.weight_names()}
 
 
 class MLP:
@@ -138,30 +158,48 @@ class MLP:
 
     # -- the maths, composed from layers and losses -------------------------------------------
 
-    def forward(self, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    def forward(
+        self, X: np.ndarray, work: Workspace | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Scores of a trusted batch, and the input of every affine layer (the cache).
 
         X: (N, D), any real dtype. Returns ``scores (N, C)`` and ``[h0 = X, h1, ..., h{L-1}]``.
+        With a :class:`Workspace` for N rows, every array is written into its buffers (and is
+        overwritten by the next call) instead of being allocated.
         """
         act = ACTIVATIONS[self.activation]
-        h = np.asarray(X, dtype=self.dtype)
+        if work is None:
+            h = np.asarray(X, dtype=self.dtype)
+        elif X.dtype == self.dtype:
+            h = X
+        else:
+            h = work.x
+            np.copyto(h, X, casting="unsafe")  # uint8 pixels -> float, batch by batch
         inputs = [h]
         for k in range(1, self.num_layers + 1):
-            a = linear_forward(h, self.params[f"W{k}"], self.params[f"b{k}"])
+            out = work.a[k - 1] if work is not None else None
+            a = linear_forward(h, self.params[f"W{k}"], self.params[f"b{k}"], out=out)
             if k == self.num_layers:
                 return a, inputs
             h = act.forward(a)
             inputs.append(h)
         raise AssertionError("unreachable")
 
-    def backward(self, dscores: np.ndarray, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
-        """Gradients of the data loss, from ``dscores (N, C)`` and the cache of ``forward``."""
+    def backward(
+        self, dscores: np.ndarray, inputs: list[np.ndarray], work: Workspace | None = None
+    ) -> dict[str, np.ndarray]:
+        """Gradients of the data loss, from ``dscores (N, C)`` and the cache of ``forward``;
+        into ``work``'s buffers if given."""
         act = ACTIVATIONS[self.activation]
         grads: dict[str, np.ndarray] = {}
         g = dscores
         for k in range(self.num_layers, 0, -1):
+            out = None
+            if work is not None:
+                dx = work.dx[k - 2] if k > 1 else None
+                out = (dx, work.grads[f"W{k}"], work.grads[f"b{k}"])
             dx, grads[f"W{k}"], grads[f"b{k}"] = linear_backward(
-                g, inputs[k - 1], self.params[f"W{k}"], need_dx=k > 1
+                g, inputs[k - 1], self.params[f"W{k}"], need_dx=k > 1, out=out
             )
             if k > 1:
                 g = act.backward(dx, inputs[k - 1])
@@ -171,13 +209,19 @@ class MLP:
         """Names of the weight matrices, the parameters that ``reg`` penalises."""
         return [f"W{k}" for k in range(1, self.num_layers + 1)]
 
-    def data_loss(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """Loss and gradients of a trusted batch, without regularisation."""
-        scores, inputs = self.forward(X)
-        loss, dscores = LOSSES[self.output].fn(scores, y)
-        return loss, self.backward(dscores, inputs)
+    def data_loss(
+        self, X: np.ndarray, y: np.ndarray, work: Workspace | None = None
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """Loss and gradients of a trusted batch, without regularisation (see ``forward`` for
+        ``work``)."""
+        scores, inputs = self.forward(X, work)
+        loss, dscores = LOSSES[self.output].fn(scores, y, scores if work is not None else None)
+        return loss, self.backward(dscores, inputs, work)
 
-    def penalty(self, reg: float, grads: dict[str, np.ndarray] | None = None) -> float:
+    def penalty(
+        self, reg: float, grads: dict[str, np.ndarray] | None = None,
+        work: Workspace | None = None,
+    ) -> float:
         """The problem set's L2 penalty ``0.5 * reg * sum ||W||^2`` (biases excluded).
 
         If ``grads`` is given, ``reg * W`` is added to each weight gradient in place.
@@ -189,26 +233,45 @@ class MLP:
             W = self.params[name]
             total += float(np.vdot(W, W))
             if grads is not None:
-                grads[name] += reg * W
+                scratch = work.scratch[name] if work is not None else None
+                grads[name] += np.multiply(W, reg, out=scratch)
         return 0.5 * reg * total
+
+    def workspace(self, n: int) -> Workspace:
+        """Buffers for training on batches of ``n`` rows (see :class:`Workspace`)."""
+        return Workspace(self, n)
 
     # -- the public API ------------------------------------------------------------------------
 
-    def loss(self, X: np.ndarray, y: np.ndarray | None = None, reg: float = 0.0):
+    def loss(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None = None,
+        reg: float = 0.0,
+        regularizer: Regularizer | None = None,
+    ):
         """Scores, or loss and gradients, of a batch.
 
         X: (N, D) inputs; y: (N,) int labels in [0, C) (0/1 for ``output='sigmoid'``) or None.
         With ``y=None`` returns the scores (N, C). Otherwise returns ``(loss, grads)``: the mean
-        cross-entropy plus ``0.5 * reg * sum ||W||^2``, and a dict of gradients keyed and shaped
-        like ``params``.
+        cross-entropy plus ``0.5 * reg * sum ||W||^2`` plus ``regularizer``'s penalty (see
+        :mod:`mlp.regularizers`), and a dict of gradients keyed and shaped like ``params``.
         """
         X = check_X(X, self.input_size)
         reg = check_nonnegative("reg", reg)
+        if regularizer is not None and not isinstance(regularizer, Regularizer):
+            raise TypeError(
+                f"regularizer must be an mlp.regularizers.Regularizer; "
+                f"got {type(regularizer).__name__}"
+            )
         if y is None:
             return self.scores(X)
         y = check_y(y, X.shape[0], self.n_classes)
         loss, grads = self.data_loss(X, y)
         loss += self.penalty(reg, grads)
+        if regularizer is not None:
+            loss += regularizer.total_penalty(self.params)
+            regularizer.add_grads(self.params, grads)
         return loss, grads
 
     def scores(self, X: np.ndarray) -> np.ndarray:
@@ -217,9 +280,16 @@ class MLP:
 
     def trusted_scores(self, X: np.ndarray) -> np.ndarray:
         """``scores`` of an already validated X (the training loop's path)."""
-        return np.concatenate(
-            [self.forward(X[i : i + EVAL_CHUNK])[0] for i in range(0, X.shape[0], EVAL_CHUNK)]
-        )
+        n = X.shape[0]
+        chunk = min(EVAL_CHUNK, n)
+        work = Workspace(self, chunk, backward=False)
+        scores = np.empty((n, self.output_size), dtype=self.dtype)
+        for start in range(0, n, chunk):
+            rows = X[start : start + chunk]
+            scores[start : start + len(rows)] = self.forward(
+                rows, work if len(rows) == chunk else None
+            )[0]
+        return scores
 
     def labels(self, scores: np.ndarray) -> np.ndarray:
         """Predicted labels from scores. scores: (N, C) -> (N,) int64."""
@@ -257,9 +327,11 @@ class MLP:
         num_epochs: int = 10,
         batch_size: int = 200,
         verbose: bool = False,
+        **options,
     ) -> dict[str, list[float]]:
-        """Minibatch SGD; see :func:`mlp.training.train` for the details and the returned
-        history."""
+        """Minibatch SGD with the problem set's signature. ``options`` (``optimizer``,
+        ``schedule``, ``regularizer``, ``proximal``, ``callbacks``, ``progress``, ``resume``) and
+        the returned history are described in :func:`mlp.training.train`."""
         from .training import train
 
         return train(
@@ -274,6 +346,7 @@ class MLP:
             num_epochs=num_epochs,
             batch_size=batch_size,
             verbose=verbose,
+            **options,
         )
 
     def __repr__(self) -> str:

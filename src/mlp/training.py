@@ -236,6 +236,7 @@ def train(
     # The update writes into a second set of buffers so that the parameters before the last
     # step are still at hand when that step turns out to have diverged.
     spare = {name: np.empty_like(p) for name, p in params.items()}
+    work = model.workspace(min(batch_size, n))
     history = state.history
 
     for cb in callbacks:
@@ -245,8 +246,8 @@ def train(
         batches = _shuffled_batches(X, y, order, batch_size, iterations)
         for it, (X_batch, y_batch) in enumerate(batches):
             lr = base_lr * schedule(epoch - 1 + it / iterations)
-            loss, grads = model.data_loss(X_batch, y_batch)
-            loss += model.penalty(reg, grads)
+            loss, grads = model.data_loss(X_batch, y_batch, work)
+            loss += model.penalty(reg, grads, work)
             if regularizer is not None:
                 loss += regularizer.total_penalty(params)
             if gradient_penalty is not None:

@@ -1,0 +1,391 @@
+"""Side-by-side CPU benchmark: mlp against PyTorch and scikit-learn on the problem set's MNIST
+workload, a wide network, peak memory, and time to 98% test accuracy.
+
+    python bench/bench.py                      # full MNIST from $MLP_DATA_DIR, else the subset
+    python bench/bench.py --repeats 5 --json bench/results.json
+
+Every measurement runs in a fresh child process (so each has its own peak resident memory), and
+the implementations alternate within each repeat so that a slow spell of the machine hits them
+all alike. Children run with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from the environment,
+as on a user's machine; the BLAS kernel that ran is printed (threadpoolctl).
+
+PyTorch and scikit-learn are optional: `pip install torch==2.13.0 scikit-learn`. Without them
+their rows are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SEED_WORKLOAD = dict(hidden=64, batch=100, epochs=20, lr=1e-3, decay=0.95, reg=0.5, std=0.1)
+WIDE_WORKLOAD = dict(hidden=1024, batch=256, epochs=5, lr=1e-3, decay=0.95, reg=0.5, std=0.01)
+# The best recipe for time to 98%: see README's Performance section.
+T98_RECIPE = dict(hidden=512, batch=128, epochs=6, lr=2e-3, weight_decay=1e-4, warmup=0.3)
+D, C = 784, 10
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def load(data_dir: str | None):
+    """MNIST as uint8 pixels, the problem set's 50,000 / 10,000 / 10,000 split."""
+    from mlp.data import load_mnist, load_mnist_small
+
+    if data_dir:
+        return load_mnist(data_dir, dtype=np.uint8, download=False)
+    return load_mnist_small(dtype=np.uint8)
+
+
+def workload_flops(n_train: int, n_val: int, w: dict) -> float:
+    """FLOPs of one training run: forward, backward (no input gradient for layer 1) and the
+    validation pass after every epoch."""
+    H, B = w["hidden"], w["batch"]
+    iters = n_train // B
+    per_iter = 2 * B * D * H * 2 + 2 * B * H * C * 3
+    per_val = 2 * n_val * (D * H + H * C)
+    return w["epochs"] * (iters * per_iter + per_val)
+
+
+# -- workers: each runs in its own process and prints one JSON line ---------------------------
+
+
+def worker_mlp(data, w: dict, dtype: str = "float32") -> dict:
+    from mlp import TwoLayerMLP
+
+    X_train, y_train, X_val, y_val, X_test, y_test = data
+    net = TwoLayerMLP(D, w["hidden"], C, std=w["std"], activation="relu", seed=0, dtype=dtype)
+    start = time.perf_counter()
+    net.train(X_train, y_train, X_val, y_val, learning_rate=w["lr"],
+              learning_rate_decay=w["decay"], reg=w["reg"], num_epochs=w["epochs"],
+              batch_size=w["batch"])
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "test_acc": net.accuracy(X_test, y_test)}
+
+
+def worker_torch(data, w: dict) -> dict:
+    import torch
+
+    torch.manual_seed(0)
+    X_train, y_train, X_val, y_val, X_test, y_test = (torch.from_numpy(np.ascontiguousarray(a))
+                                                      for a in data)
+    W1 = (w["std"] * torch.randn(D, w["hidden"])).requires_grad_()
+    b1 = torch.zeros(w["hidden"], requires_grad=True)
+    W2 = (w["std"] * torch.randn(w["hidden"], C)).requires_grad_()
+    b2 = torch.zeros(C, requires_grad=True)
+
+    def forward(x):
+        return torch.relu(x.float() @ W1 + b1) @ W2 + b2
+
+    # The problem set's objective: mean cross-entropy + 0.5 * reg * ||W||^2, i.e. SGD with
+    # weight decay `reg` on the weights only.
+    opt = torch.optim.SGD([{"params": [W1, W2], "weight_decay": w["reg"]},
+                           {"params": [b1, b2], "weight_decay": 0.0}], lr=w["lr"])
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, w["decay"])
+    n, B = len(y_train), w["batch"]
+    start = time.perf_counter()
+    for _ in range(w["epochs"]):
+        order = torch.randperm(n)
+        for i in range(n // B):
+            idx = order[i * B:(i + 1) * B]
+            loss = torch.nn.functional.cross_entropy(forward(X_train[idx]), y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            float((forward(X_val).argmax(1) == y_val).float().mean())
+        sched.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        acc = float((forward(X_test).argmax(1) == y_test).float().mean())
+    return {"seconds": seconds, "test_acc": acc, "threads": torch.get_num_threads()}
+
+
+def worker_sklearn(data, w: dict) -> dict:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, y_train, X_val, y_val, X_test, y_test = data
+    # sklearn penalises 0.5 * alpha * ||W||^2 / batch_size per batch: alpha = reg * batch gives
+    # the problem set's objective. It has no exponential decay: constant rate.
+    clf = MLPClassifier(hidden_layer_sizes=(w["hidden"],), activation="relu", solver="sgd",
+                        alpha=w["reg"] * w["batch"], batch_size=w["batch"],
+                        learning_rate="constant", learning_rate_init=w["lr"], momentum=0.0,
+                        nesterovs_momentum=False, max_iter=w["epochs"], shuffle=True,
+                        random_state=0, tol=0.0, n_iter_no_change=10**6)
+    X = X_train.astype(np.float32)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y_train)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "test_acc": float(clf.score(X_test.astype(np.float32), y_test))}
+
+
+def worker_gemm(data, w: dict) -> dict:
+    """float32 GEMM rate at the workload's two large shapes: x @ W1 and x.T @ g."""
+    rng = np.random.default_rng(0)
+    H, B = w["hidden"], w["batch"]
+    x = rng.standard_normal((B, D)).astype(np.float32)
+    W = rng.standard_normal((D, H)).astype(np.float32)
+    g = rng.standard_normal((B, H)).astype(np.float32)
+    h, dW = np.empty((B, H), np.float32), np.empty((D, H), np.float32)
+    reps = max(20, int(3e10 / (4 * B * D * H)))
+    for _ in range(reps // 10):
+        np.matmul(x, W, out=h)
+        np.matmul(x.T, g, out=dW)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(reps):
+            np.matmul(x, W, out=h)
+            np.matmul(x.T, g, out=dW)
+        best = min(best, time.perf_counter() - start)
+    return {"gflops": 4 * B * D * H * reps / best / 1e9}
+
+
+def worker_t98_mlp(data, w: dict) -> dict:
+    from mlp import MLP
+    from mlp.optim import Adam, CosineDecay, Warmup
+
+    X_train, y_train, X_val, y_val, X_test, y_test = data
+    X = np.concatenate([X_train, X_val]).astype(np.float32) / 255
+    y = np.concatenate([y_train, y_val])
+    net = MLP(D, [w["hidden"]], C, activation="relu", seed=0, dtype="float32")
+    start = time.perf_counter()
+    net.train(X, y, learning_rate=w["lr"], reg=0.0, num_epochs=w["epochs"],
+              batch_size=w["batch"], optimizer=Adam(weight_decay=w["weight_decay"],
+                                                    decoupled=True),
+              schedule=Warmup(w["warmup"], CosineDecay(w["epochs"] - w["warmup"])))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "test_acc": net.accuracy(X_test.astype(np.float32) / 255, y_test)}
+
+
+def worker_t98_torch(data, w: dict) -> dict:
+    import math
+
+    import torch
+
+    torch.manual_seed(0)
+    X_train, y_train, X_val, y_val, X_test, y_test = data
+    X = torch.from_numpy(np.concatenate([X_train, X_val]).astype(np.float32) / 255)
+    y = torch.from_numpy(np.concatenate([y_train, y_val]))
+    model = torch.nn.Sequential(torch.nn.Linear(D, w["hidden"]), torch.nn.ReLU(),
+                                torch.nn.Linear(w["hidden"], C))
+    opt = torch.optim.AdamW(model.parameters(), lr=w["lr"], weight_decay=w["weight_decay"])
+    n, B = len(y), w["batch"]
+    iters = n // B
+
+    def factor(step):  # the same warm-up then cosine as mlp.optim, per iteration
+        epoch = step / iters
+        if epoch < w["warmup"]:
+            return 0.01 + 0.99 * epoch / w["warmup"]
+        t = min((epoch - w["warmup"]) / (w["epochs"] - w["warmup"]), 1.0)
+        return 0.5 * (1 + math.cos(math.pi * t))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    start = time.perf_counter()
+    for _ in range(w["epochs"]):
+        order = torch.randperm(n)
+        for i in range(iters):
+            idx = order[i * B:(i + 1) * B]
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        Xt = torch.from_numpy(X_test.astype(np.float32) / 255)
+        acc = float((model(Xt).argmax(1) == torch.from_numpy(y_test)).float().mean())
+    return {"seconds": seconds, "test_acc": acc}
+
+
+WORKERS = {
+    "mlp": lambda data, w: worker_mlp(data, w, "float32"),
+    "mlp-float64": lambda data, w: worker_mlp(data, w, "float64"),
+    "torch": worker_torch,
+    "sklearn": worker_sklearn,
+    "gemm": worker_gemm,
+    "t98-mlp": worker_t98_mlp,
+    "t98-torch": worker_t98_torch,
+}
+WORKLOADS = {"seed": SEED_WORKLOAD, "wide": WIDE_WORKLOAD, "t98": T98_RECIPE}
+
+
+def blas_kernel() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)"
+    info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return ", ".join(f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
+                     f"x{i['num_threads']}" for i in info) or "none found"
+
+
+def run_worker(name: str, workload: str, data_dir: str | None) -> None:
+    data = load(data_dir)
+    result = WORKERS[name](data, WORKLOADS[workload])
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["blas"] = blas_kernel()
+    print(json.dumps(result))
+
+
+# -- the driver ------------------------------------------------------------------------------
+
+
+def available(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def spawn(name: str, workload: str, data_dir: str | None) -> dict | None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    cmd = [sys.executable, __file__, "--worker", name, "--workload", workload]
+    if data_dir:
+        cmd += ["--data", data_dir]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        print(f"  {name}/{workload} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs per implementation")
+    parser.add_argument("--data", default=os.environ.get("MLP_DATA_DIR"),
+                        help="folder of the MNIST IDX files (default: $MLP_DATA_DIR, "
+                             "else the bundled subset)")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--only", default="seed,wide,t98",
+                        help="comma list of parts: seed (targets 1 and 3), wide, t98")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--workload", default="seed", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        run_worker(args.worker, args.workload, args.data)
+        return 0
+
+    parts = args.only.split(",")
+    data = load(args.data)
+    n_train, n_val = len(data.y_train), len(data.y_val)
+    print(f"data: {'MNIST from ' + args.data if args.data else 'bundled subset'} "
+          f"({n_train} train / {n_val} val / {len(data.y_test)} test)")
+    others = [name for name, module in (("torch", "torch"), ("sklearn", "sklearn"))
+              if available(module)]
+    results: dict = {"data": args.data or "mnist-small", "repeats": args.repeats}
+    targets: list[tuple[str, bool, str]] = []
+
+    if "seed" in parts:
+        gemm = spawn("gemm", "seed", args.data)
+        results["blas"] = gemm["blas"]
+        print(f"BLAS: {gemm['blas']}")
+        runs: dict[str, list[dict]] = {name: [] for name in ["mlp", *others]}
+        for rep in range(args.repeats):
+            for name in runs:  # alternate: one run of each per repeat
+                r = spawn(name, "seed", args.data)
+                if r:
+                    runs[name].append(r)
+            print(f"  repeat {rep + 1}/{args.repeats}: " + ", ".join(
+                f"{n} {runs[n][-1]['seconds']:.2f}s" for n in runs if runs[n]))
+        f64 = spawn("mlp-float64", "seed", args.data)
+        flops = workload_flops(n_train, n_val, SEED_WORKLOAD)
+        floor = flops / (gemm["gflops"] * 1e9)
+        table = {}
+        for name, rs in runs.items():
+            if rs:
+                table[name] = {"median_s": median_of(rs, "seconds"),
+                               "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
+                               "test_acc": median_of(rs, "test_acc")}
+        ours = table["mlp"]["median_s"]
+        print("\nSeed workload: 784-64-10 ReLU, batch 100, 20 epochs, SGD 1e-3, decay 0.95, "
+              "reg 0.5, float32")
+        print(f"  {'':10}{'median s':>10}{'peak MB':>10}{'test acc':>10}{'ours / it':>11}")
+        for name, row in table.items():
+            row["ours_over_it"] = ours / row["median_s"]
+            print(f"  {name:10}{row['median_s']:>10.2f}{row['peak_rss_mb']:>10.0f}"
+                  f"{row['test_acc']:>10.4f}{row['ours_over_it']:>11.2f}")
+        print(f"  floor: {flops / 1e9:.0f} GFLOP / {gemm['gflops']:.0f} GFLOP/s float32 GEMM at "
+              f"these shapes = {floor:.2f} s; ours / floor = {ours / floor:.2f}")
+        print(f"  float64 run: {f64['seconds']:.2f} s, test acc {f64['test_acc']:.4f}")
+        results["seed"] = {"table": table, "floor_s": floor, "gemm_gflops": gemm["gflops"],
+                           "ours_over_floor": ours / floor, "float64": f64}
+        for name in others:
+            ratio = table[name]["ours_over_it"]
+            targets.append((f"1. seed time <= 0.5 x {name}", ratio <= 0.5, f"{ratio:.2f}"))
+        targets.append(("1. seed time <= 1.3 x floor", ours / floor <= 1.3, f"{ours / floor:.2f}"))
+        gap = abs(table["mlp"]["test_acc"] - f64["test_acc"]) * 100
+        targets.append(("1. float32 accuracy within 0.3 points of float64", gap <= 0.3,
+                        f"{gap:.2f} points"))
+        peak = table["mlp"]["peak_rss_mb"]
+        targets.append(("3. peak memory of the seed run <= 150 MB", peak <= 150, f"{peak:.0f} MB"))
+
+    if "wide" in parts:
+        gemm = spawn("gemm", "wide", args.data)
+        rs = [r for r in (spawn("mlp", "wide", args.data) for _ in range(args.repeats)) if r]
+        seconds = median_of(rs, "seconds")
+        rate = workload_flops(n_train, n_val, WIDE_WORKLOAD) / seconds / 1e9
+        share = rate / gemm["gflops"]
+        print(f"\nWide network 784-1024-10, batch 256, 5 epochs: median {seconds:.2f} s = "
+              f"{rate:.0f} GFLOP/s, {share:.0%} of the {gemm['gflops']:.0f} GFLOP/s GEMM rate")
+        results["wide"] = {"median_s": seconds, "gflops": rate, "gemm_gflops": gemm["gflops"],
+                           "share": share}
+        targets.append(("2. wide network >= 75% of the GEMM rate", share >= 0.75, f"{share:.0%}"))
+
+    if "t98" in parts:
+        names = ["t98-mlp"] + (["t98-torch"] if "torch" in others else [])
+        runs = {name: [] for name in names}
+        for _ in range(args.repeats):
+            for name in names:
+                r = spawn(name, "t98", args.data)
+                if r:
+                    runs[name].append(r)
+        print(f"\nTime to 98% test accuracy, recipe {T98_RECIPE} (Adam with decoupled weight "
+              "decay, warm-up then cosine, pixels / 255, trained on all 60,000 images):")
+        t98 = {}
+        for name, rs in runs.items():
+            t98[name] = {"median_s": median_of(rs, "seconds"),
+                         "test_acc": median_of(rs, "test_acc")}
+            print(f"  {name:10} {t98[name]['median_s']:.2f} s, test acc "
+                  f"{t98[name]['test_acc']:.4f}")
+        results["t98"] = t98
+        mine = t98["t98-mlp"]
+        reached = mine["test_acc"] >= 0.98
+        targets.append(("4. 98% test accuracy reached", reached, f"{mine['test_acc']:.4f}"))
+        targets.append(("4. time to 98% <= 5 s", reached and mine["median_s"] <= 5,
+                        f"{mine['median_s']:.2f} s"))
+        if "t98-torch" in t98:
+            faster = mine["median_s"] < t98["t98-torch"]["median_s"]
+            targets.append(("4. faster than the same recipe in PyTorch", faster,
+                            f"{mine['median_s'] / t98['t98-torch']['median_s']:.2f} x"))
+
+    print("\nTargets:")
+    for label, ok, figure in targets:
+        print(f"  [{'met' if ok else 'NOT MET'}] {label}: {figure}")
+    results["targets"] = [{"target": t, "met": ok, "figure": f} for t, ok, f in targets]
+    print(json.dumps(results, indent=1, default=float))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

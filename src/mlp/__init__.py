@@ -2,6 +2,7 @@
 
 from .gradcheck import check_gradients, eval_numerical_gradient, rel_error
 from .network import MLP, TwoLayerMLP
+from .regularizers import L1, L2, ElasticNet
 from .training import DivergenceError, train
 
 __version__ = "0.1.0"
@@ -10,6 +11,9 @@ __all__ = [
     "MLP",
     "TwoLayerMLP",
     "DivergenceError",
+    "L1",
+    "L2",
+    "ElasticNet",
     "train",
     "check_gradients",
     "eval_numerical_gradient",

@@ -1,12 +1,32 @@
 """Norm penalties on the weights, each with its penalty, its (sub)gradient and its proximal step.
 
+Use them with ``MLP.loss``, ``MLP.train``/``TwoLayerMLP.train`` and ``mlp.train``::
+
+    from mlp.regularizers import L1, L2, ElasticNet
+    loss, grads = net.loss(X, y, regularizer=L2(1e-4))
+    net.train(X, y, reg=0.0, regularizer=L1(1e-4), proximal=True)  # exact zeros
+
 Two conventions meet here; keep them apart:
 
-- ``L2(lam)`` penalises ``lam * ||W||^2`` (Problem 3's objective), gradient ``2 * lam * W``;
-- the problem set's ``reg`` argument of ``loss``/``train`` penalises ``0.5 * reg * ||W||^2``,
-  gradient ``reg * W``. So ``reg=r`` is the same objective as ``L2(r / 2)``.
+========================  ===============================  ==========================
+what you write            penalty added to the loss        gradient added
+========================  ===============================  ==========================
+``L2(lam)``               ``lam * ||W||^2``                ``2 * lam * W``
+``reg=r`` (problem set)   ``0.5 * r * ||W||^2``            ``r * W``
+``L1(lam)``               ``lam * ||W||_1``                ``lam * sign(W)``
+``ElasticNet(l1, l2)``    ``l1 ||W||_1 + l2 ||W||^2``      ``l1 sign(W) + 2 l2 W``
+========================  ===============================  ==========================
 
-By default only weight matrices are penalised, never biases (``include_biases=True`` changes that).
+``L2(lam)`` is Problem 3's objective ``L(theta) + lam ||theta||^2``; the problem set's ``reg``
+argument of ``loss``/``train`` keeps CS231n's ``0.5 * reg * ||W||^2``. So ``reg=r`` is the same
+objective as ``L2(r / 2)``. The penalties are summed over every penalised matrix and added to the
+*mean* loss of the batch, so ``lam`` does not scale with the batch size.
+
+By default only the weight matrices (``W1``, ``W2``, ...) are penalised, never the biases:
+a bias shifts a unit's threshold and does not make the model more complex, and pulling it to
+zero only hurts the fit. ``include_biases=True`` penalises them too.
+
+See docs/regularization.md for the update rules these give and the experiment on MNIST.
 """
 
 from __future__ import annotations
@@ -16,20 +36,36 @@ import numpy as np
 from ._validation import check_nonnegative
 
 
+def _check_flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
 class Regularizer:
-    """Base class: ``penalty(W) -> float``, ``grad(W) -> (same shape as W)`` and
-    ``prox(W, step)``, the proximal map of ``step * penalty`` applied to W in place."""
+    """A penalty ``Omega(W)`` on each penalised parameter, summed over them.
+
+    Subclasses define ``penalty(W) -> float`` and ``grad(W) -> array shaped like W``, and
+    preferably ``prox(W, step)``, the proximal map of ``step * Omega`` applied to W in place.
+    W may be any float array; results keep its dtype.
+    """
 
     include_biases: bool = False
 
     def penalty(self, W: np.ndarray) -> float:
+        """Omega(W) for one parameter array W (any shape)."""
         raise NotImplementedError
 
     def grad(self, W: np.ndarray) -> np.ndarray:
+        """dOmega/dW (a subgradient where Omega has a kink), a new array shaped like W."""
         raise NotImplementedError
 
     def prox(self, W: np.ndarray, step: float) -> np.ndarray:
-        """Default: an explicit gradient step (exact for no penalty at all)."""
+        """The proximal map ``argmin_V ||V - W||^2 / (2 step) + Omega(V)``, written into W.
+
+        This fallback takes an explicit gradient step ``W - step * grad(W)`` instead, which is
+        what plain SGD does; subclasses with a closed-form map override it.
+        """
         W -= step * self.grad(W)
         return W
 
@@ -38,23 +74,28 @@ class Regularizer:
         return name.startswith("W") or (self.include_biases and name.startswith("b"))
 
     def total_penalty(self, params: dict[str, np.ndarray]) -> float:
-        """Sum of the penalty over the penalised parameters."""
-        return sum(self.penalty(p) for name, p in params.items() if self.applies_to(name))
+        """Sum of Omega over the penalised entries of ``params`` (a network's ``params``)."""
+        return float(sum(self.penalty(p) for name, p in params.items() if self.applies_to(name)))
 
     def add_grads(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Add the penalty's gradient to ``grads`` in place."""
+        """Add dOmega/dp to ``grads[name]`` in place, for each penalised parameter ``name``."""
         for name, p in params.items():
             if self.applies_to(name):
                 grads[name] += self.grad(p)
 
 
 class L2(Regularizer):
-    """``lam * ||W||^2``; gradient ``2 lam W``; one SGD step is weight decay:
-    ``W <- (1 - 2 eta lam) W - eta g``."""
+    """``lam * ||W||^2`` (sum of squares, no factor 1/2); gradient ``2 lam W``.
+
+    One SGD step is weight decay: ``W <- W - eta (g + 2 lam W) = (1 - 2 eta lam) W - eta g``.
+    The proximal step is the implicit one, ``W <- W / (1 + 2 eta lam)``.
+
+    lam: float >= 0. include_biases: also penalise ``b1``, ``b2``, ...
+    """
 
     def __init__(self, lam: float, include_biases: bool = False) -> None:
         self.lam = check_nonnegative("lam", lam)
-        self.include_biases = include_biases
+        self.include_biases = _check_flag("include_biases", include_biases)
 
     def penalty(self, W: np.ndarray) -> float:
         return self.lam * float(np.vdot(W, W))
@@ -63,7 +104,7 @@ class L2(Regularizer):
         return (2 * self.lam) * W
 
     def prox(self, W: np.ndarray, step: float) -> np.ndarray:
-        # argmin_V ||V - W||^2 / (2 step) + lam ||V||^2 = W / (1 + 2 step lam)
+        # argmin_V ||V - W||^2 / (2 step) + lam ||V||^2: (V - W) / step + 2 lam V = 0.
         W /= 1 + 2 * step * self.lam
         return W
 
@@ -72,12 +113,19 @@ class L2(Regularizer):
 
 
 class L1(Regularizer):
-    """``lam * ||W||_1``; subgradient ``lam * sign(W)`` (0 at 0); its proximal map is
-    soft-thresholding, which sets small weights to exactly zero."""
+    """``lam * ||W||_1`` (sum of absolute values); subgradient ``lam * sign(W)``, 0 at W = 0.
+
+    One subgradient step is ``W <- W - eta (g + lam sign(W))``: every weight moves by the same
+    ``eta lam`` towards zero, and jumps over it rather than stopping there. The proximal step,
+    soft-thresholding by ``eta lam``, stops at zero: it sets every weight within ``eta lam`` of
+    zero to exactly 0.
+
+    lam: float >= 0. include_biases: also penalise ``b1``, ``b2``, ...
+    """
 
     def __init__(self, lam: float, include_biases: bool = False) -> None:
         self.lam = check_nonnegative("lam", lam)
-        self.include_biases = include_biases
+        self.include_biases = _check_flag("include_biases", include_biases)
 
     def penalty(self, W: np.ndarray) -> float:
         return self.lam * float(np.abs(W).sum())
@@ -93,12 +141,16 @@ class L1(Regularizer):
 
 
 class ElasticNet(Regularizer):
-    """``l1 * ||W||_1 + l2 * ||W||^2``."""
+    """``l1 * ||W||_1 + l2 * ||W||^2``: L1's zeros with L2's shrinkage of the rest.
+
+    Gradient ``l1 sign(W) + 2 l2 W``; proximal step ``soft_threshold(W, eta l1) / (1 + 2 eta l2)``.
+    l1, l2: floats >= 0. include_biases: also penalise ``b1``, ``b2``, ...
+    """
 
     def __init__(self, l1: float, l2: float, include_biases: bool = False) -> None:
         self.l1 = check_nonnegative("l1", l1)
         self.l2 = check_nonnegative("l2", l2)
-        self.include_biases = include_biases
+        self.include_biases = _check_flag("include_biases", include_biases)
 
     def penalty(self, W: np.ndarray) -> float:
         return self.l1 * float(np.abs(W).sum()) + self.l2 * float(np.vdot(W, W))
@@ -107,6 +159,8 @@ class ElasticNet(Regularizer):
         return self.l1 * np.sign(W) + (2 * self.l2) * W
 
     def prox(self, W: np.ndarray, step: float) -> np.ndarray:
+        # Setting the subgradient of ||V - W||^2 / (2 step) + l1 |V| + l2 V^2 to zero gives
+        # V (1 + 2 step l2) = W - step l1 sign(V): shrink by step l1, then scale.
         soft_threshold(W, step * self.l1)
         W /= 1 + 2 * step * self.l2
         return W
@@ -116,9 +170,16 @@ class ElasticNet(Regularizer):
 
 
 def soft_threshold(W: np.ndarray, threshold: float) -> np.ndarray:
-    """``sign(W) * max(|W| - threshold, 0)``, in place. W: any shape."""
+    """``sign(W) * max(|W| - threshold, 0)``, written into W and returned.
+
+    W: float array, any shape; threshold: float >= 0. Entries with ``|W| <= threshold`` become
+    exactly +0.0; the others move ``threshold`` towards zero.
+    """
+    threshold = check_nonnegative("threshold", threshold)
     shrunk = np.abs(W)
     shrunk -= threshold
     np.maximum(shrunk, 0, out=shrunk)
     np.copysign(shrunk, W, out=W)
+    # copysign leaves -0.0 where a negative weight was zeroed; adding +0.0 makes it +0.0.
+    W += 0.0
     return W

@@ -51,30 +51,56 @@ class DataFileError(ValueError):
         super().__init__(f"{', '.join(map(str, self.paths))}: {problem}")
 
 
-def _read_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
-    if not data.startswith(_GZIP_MAGIC):
-        return data
-    try:
-        return gzip.decompress(data)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataFileError(path, f"truncated or corrupt gzip stream ({exc})") from exc
+def _open(path: Path):
+    """The file's byte stream, decompressed on the fly if it is gzipped."""
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+
+
+def _read_exactly(stream, buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``stream``; returns the bytes read (fewer only at the end)."""
+    filled = 0
+    while filled < len(buffer):
+        # In pieces: gzip's readinto goes through a temporary bytes object of the size asked.
+        n = stream.readinto(buffer[filled : filled + (1 << 20)])
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+def _remaining(stream) -> int:
+    """Bytes left in the stream (read and counted, not kept)."""
+    total = 0
+    while chunk := stream.read(1 << 20):
+        total += len(chunk)
+    return total
 
 
 def read_idx(path: os.PathLike | str) -> np.ndarray:
     """Read an IDX file, gzip-compressed or not, into an array of its shape and native dtype.
 
-    Raises FileNotFoundError if ``path`` does not exist, and :class:`DataFileError` (a
-    ValueError naming the file) for a wrong magic number, a header that disagrees with the
-    file's size (a truncated file), or a truncated gzip stream.
+    The data is decompressed straight into the result, so reading takes no more memory than the
+    array itself. Raises FileNotFoundError if ``path`` does not exist, and
+    :class:`DataFileError` (a ValueError naming the file) for a wrong magic number, a header that
+    disagrees with the file's size (a truncated file), or a truncated gzip stream.
     """
     path = Path(path)
-    raw = _read_bytes(path)
-    if len(raw) < 4:
-        raise DataFileError(path, f"too short for an IDX header ({len(raw)} bytes)")
-    magic = int.from_bytes(raw[:4], "big")
-    code, ndim = raw[2], raw[3]
-    if raw[:2] != b"\0\0" or code not in IDX_DTYPES or ndim == 0:
+    try:
+        with _open(path) as stream:
+            return _read_stream(path, stream)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataFileError(path, f"truncated or corrupt gzip stream ({exc})") from exc
+
+
+def _read_stream(path: Path, stream) -> np.ndarray:
+    head = stream.read(4)
+    if len(head) < 4:
+        raise DataFileError(path, f"too short for an IDX header ({len(head)} bytes)")
+    magic = int.from_bytes(head, "big")
+    code, ndim = head[2], head[3]
+    if head[:2] != b"\0\0" or code not in IDX_DTYPES or ndim == 0:
         raise DataFileError(
             path,
             f"wrong magic number 0x{magic:08X}: not an IDX file (expected two zero bytes, "
@@ -82,24 +108,29 @@ def read_idx(path: os.PathLike | str) -> np.ndarray:
             "one dimension)",
         )
     header = 4 + 4 * ndim
-    if len(raw) < header:
+    dims_raw = stream.read(4 * ndim)
+    if len(dims_raw) < 4 * ndim:
         raise DataFileError(
-            path, f"truncated header: {ndim} dimensions need {header} bytes, file has {len(raw)}"
+            path,
+            f"truncated header: {ndim} dimensions need {header} bytes, "
+            f"file has {4 + len(dims_raw)}",
         )
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    dims = struct.unpack(f">{ndim}I", dims_raw)
     dtype = IDX_DTYPES[code]
     count = math.prod(dims)
     expected = header + count * dtype.itemsize
-    if len(raw) != expected:
-        state = "truncated" if len(raw) < expected else "has trailing bytes"
+    data = np.empty(count, dtype=dtype)
+    got = _read_exactly(stream, memoryview(data).cast("B"))
+    extra = _remaining(stream) if got == data.nbytes else 0
+    if got < data.nbytes or extra:
+        state = "truncated" if got < data.nbytes else "has trailing bytes"
         raise DataFileError(
             path,
             f"{state}: the header's dimensions {dims} call for {expected} bytes of IDX data, "
-            f"the file holds {len(raw)}",
+            f"the file holds {header + got + extra}",
         )
-    data = np.frombuffer(raw, dtype=dtype, count=count, offset=header)
-    # astype copies: the result owns writable memory in native byte order.
-    return data.astype(dtype.newbyteorder("=")).reshape(dims)
+    # Multi-byte types are stored big-endian; the result is in native byte order.
+    return data.astype(dtype.newbyteorder("="), copy=False).reshape(dims)
 
 
 def write_idx(path: os.PathLike | str, array: np.ndarray, *, compresslevel: int = 9) -> Path:

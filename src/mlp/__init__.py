@@ -1,6 +1,7 @@
 """mlp: multi-layer perceptrons from scratch in NumPy, gradient-checked and fast on the CPU."""
 
 from .gradcheck import check_gradients, eval_numerical_gradient, rel_error
+from .io import load
 from .network import MLP, TwoLayerMLP
 from .regularizers import L1, L2, ElasticNet
 from .training import DivergenceError, train
@@ -15,6 +16,7 @@ __all__ = [
     "L2",
     "ElasticNet",
     "train",
+    "load",
     "check_gradients",
     "eval_numerical_gradient",
     "rel_error",

@@ -349,6 +349,13 @@ class MLP:
             **options,
         )
 
+    def save(self, path, *, extra: dict | None = None):
+        """Write the model to an ``.npz`` file, atomically (see :func:`mlp.io.save`); load it
+        back with :func:`mlp.load`."""
+        from .io import save
+
+        return save(self, path, extra=extra)
+
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))
         return (

@@ -3,5 +3,13 @@
 
 from .data import get_MNIST_data
 from .gradcheck import eval_numerical_gradient, rel_error
+from .viz import plot_stats, show_net_weights, visualize_grid
 
-__all__ = ["eval_numerical_gradient", "get_MNIST_data", "rel_error"]
+__all__ = [
+    "eval_numerical_gradient",
+    "get_MNIST_data",
+    "plot_stats",
+    "rel_error",
+    "show_net_weights",
+    "visualize_grid",
+]

@@ -1,0 +1,447 @@
+"""Saving and loading models and training checkpoints, and reading digit images.
+
+A model file is a NumPy ``.npz`` archive that holds only plain arrays: the parameters
+(``params/W1``, ``params/b1``, ...) and a ``metadata`` entry, the UTF-8 bytes of a JSON object
+that describes the network (class, layer sizes, activation, output, dtype, init, std, seed, the
+state of its random generator) plus free-form ``extra`` information such as training settings.
+Files are read with ``allow_pickle=False``, so opening a model file can never run code.
+
+A checkpoint is a model file that also holds the training state of
+:meth:`mlp.training.TrainState.snapshot` (``state/...`` arrays and ``training_state`` in the
+metadata), so that ``train(..., resume=snapshot)`` continues a run exactly where it stopped.
+Every write goes to a temporary file in the same folder that replaces the target only once it is
+complete and flushed to disk: a crash during a save leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .network import MLP, TwoLayerMLP
+from .training import Callback, TrainState
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "save",
+    "load",
+    "load_metadata",
+    "save_checkpoint",
+    "load_checkpoint",
+    "Checkpoint",
+    "read_digit_image",
+    "mnist_like",
+]
+
+FORMAT = "mlp-model"
+FORMAT_VERSION = 1
+META_KEY = "metadata"
+PARAMS = "params/"
+STATE = "state/"
+
+_CLASSES: dict[str, type[MLP]] = {"MLP": MLP, "TwoLayerMLP": TwoLayerMLP}
+
+Snapshot = tuple[dict[str, Any], dict[str, np.ndarray]]
+
+
+class ModelFileError(ValueError):
+    """A file that is not a readable model (or checkpoint). ``path`` is the file, ``problem``
+    says what is wrong with it; the message is ``"<path>: <problem>"``."""
+
+    def __init__(self, path: os.PathLike | str, problem: str) -> None:
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"{path}: {problem}")
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (cannot save {path.name} there)")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates the file readable by its owner only; give it the usual permissions.
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    # The rename itself must reach the disk too, or a power cut could undo it.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _json_bytes(meta: Mapping[str, Any]) -> np.ndarray:
+    try:
+        text = json.dumps(meta, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"extra must hold JSON-serialisable values only: {exc}") from exc
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def model_metadata(model: MLP, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-able description of ``model`` that a model file stores."""
+    cls = type(model).__name__
+    if cls not in _CLASSES:
+        # A subclass may add state we know nothing about: store it as the general network.
+        cls = "MLP"
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "class": cls,
+        "input_size": model.input_size,
+        "hidden_sizes": list(model.hidden_sizes),
+        "output_size": model.output_size,
+        "activation": model.activation,
+        "output": model.output,
+        "dtype": model.dtype.name,
+        "init": model.init,
+        "std": model.std,
+        "seed": None if model.seed is None else int(model.seed),
+        "rng_state": None if model.rng is None else model.rng.bit_generator.state,
+        "params": {name: list(p.shape) for name, p in model.params.items()},
+        "extra": dict(extra or {}),
+    }
+    return meta
+
+
+def _model_arrays(model: MLP) -> dict[str, np.ndarray]:
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an mlp.MLP; got {type(model).__name__}")
+    return {PARAMS + name: p for name, p in model.params.items()}
+
+
+def save(model: MLP, path: os.PathLike | str, *, extra: Mapping[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``path`` (an ``.npz`` file, written atomically) and return the path.
+
+    ``extra``: JSON-serialisable information kept with the model (read it back with
+    :func:`load_metadata`). The file name is used as given; ``.npz`` is the usual suffix.
+    """
+    arrays = _model_arrays(model)
+    arrays[META_KEY] = _json_bytes(model_metadata(model, extra))
+    path = Path(path)
+    _atomic_savez(path, arrays)
+    return path
+
+
+def save_checkpoint(
+    path: os.PathLike | str,
+    model: MLP,
+    state: TrainState,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` and the resumable part of the training ``state`` to ``path``, atomically.
+
+    Load it with :func:`load_checkpoint` and continue with ``model.train(..., resume=snapshot)``.
+    """
+    arrays = _model_arrays(model)
+    state_meta, state_arrays = state.snapshot()
+    arrays.update({STATE + key: value for key, value in state_arrays.items()})
+    meta = model_metadata(model, extra)
+    meta["training_state"] = state_meta
+    arrays[META_KEY] = _json_bytes(meta)
+    path = Path(path)
+    _atomic_savez(path, arrays)
+    return path
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+# What np.load and the zip reader raise on a file that is not an npz archive, or a damaged one.
+_READ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def _read(path: os.PathLike | str) -> tuple[Path, dict[str, Any], dict[str, np.ndarray]]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder, not a model file")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ModelFileError(path, "a single NumPy array, not an mlp model file")
+        with loaded as npz:
+            if META_KEY not in npz.files:
+                raise ModelFileError(
+                    path, "not an mlp model file (an .npz archive without a metadata entry)"
+                )
+            arrays = {key: npz[key] for key in npz.files}
+    except ModelFileError:
+        raise
+    except _READ_ERRORS as exc:
+        raise ModelFileError(
+            path, f"not a readable mlp model file (truncated, damaged or another format: {exc})"
+        ) from exc
+    meta = _decode_metadata(path, arrays.pop(META_KEY))
+    return path, meta, arrays
+
+
+def _decode_metadata(path: Path, raw: np.ndarray) -> dict[str, Any]:
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModelFileError(path, "not an mlp model file (its metadata entry is not JSON bytes)")
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(path, f"damaged metadata (not valid JSON: {exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(path, f"not an mlp model file (its metadata has no format {FORMAT!r})")
+    version = meta.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            path,
+            f"written in model format version {version!r}, but this version of mlp reads "
+            f"versions up to {FORMAT_VERSION}: upgrade mlp",
+        )
+    return meta
+
+
+def _expected_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {}
+    for k in range(1, len(sizes)):
+        shapes[f"W{k}"] = (sizes[k - 1], sizes[k])
+        shapes[f"b{k}"] = (sizes[k],)
+    return shapes
+
+
+def _build(path: Path, meta: dict[str, Any]) -> MLP:
+    """A network of the architecture ``meta`` describes (random weights, replaced later)."""
+    cls = _CLASSES.get(meta.get("class"))
+    if cls is None:
+        raise ModelFileError(
+            path, f"unknown network class {meta.get('class')!r} (known: {', '.join(_CLASSES)})"
+        )
+    # Building draws the initial weights; keep NumPy's global generator as it was so that
+    # loading a model never changes the random numbers a program draws afterwards.
+    global_state = np.random.get_state()
+    try:
+        if cls is TwoLayerMLP:
+            (hidden,) = meta["hidden_sizes"]
+            model = TwoLayerMLP(
+                meta["input_size"], hidden, meta["output_size"], std=meta["std"],
+                activation=meta["activation"], seed=meta["seed"], dtype=meta["dtype"],
+            )
+        else:
+            model = MLP(
+                meta["input_size"], meta["hidden_sizes"], meta["output_size"],
+                activation=meta["activation"], output=meta["output"], std=meta["std"],
+                init=meta["init"], seed=meta["seed"], dtype=meta["dtype"],
+            )
+        if meta.get("rng_state") is not None and model.rng is not None:
+            model.rng.bit_generator.state = meta["rng_state"]
+    except (KeyError, TypeError, ValueError) as exc:
+        problem = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ModelFileError(path, f"its metadata describes no valid network ({problem})") from exc
+    finally:
+        np.random.set_state(global_state)
+    return model
+
+
+def _restore_params(path: Path, model: MLP, arrays: dict[str, np.ndarray]) -> None:
+    expected = _expected_shapes(model.layer_sizes)
+    found = {key[len(PARAMS):]: a for key, a in arrays.items() if key.startswith(PARAMS)}
+    missing = [name for name in expected if name not in found]
+    unexpected = [name for name in found if name not in expected]
+    if missing or unexpected:
+        sizes = "-".join(map(str, model.layer_sizes))
+        problem = f"its arrays disagree with its metadata (a {sizes} network): "
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"unexpected {', '.join(unexpected)}")
+        raise ModelFileError(path, problem + "; ".join(parts))
+    for name, shape in expected.items():
+        a = found[name]
+        if a.shape != shape:
+            raise ModelFileError(
+                path, f"its arrays disagree with its metadata: {name} has shape {a.shape}, "
+                f"the metadata says {shape}"
+            )
+        if a.dtype != model.dtype:
+            raise ModelFileError(
+                path, f"its arrays disagree with its metadata: {name} is {a.dtype}, "
+                f"the metadata says {model.dtype}"
+            )
+    model.params = {name: found[name] for name in expected}
+
+
+def load(path: os.PathLike | str) -> MLP:
+    """Read a model (or the model of a checkpoint) written by :func:`save`.
+
+    Returns an :class:`mlp.MLP` or :class:`mlp.TwoLayerMLP` with exactly the saved parameters
+    and settings. Raises FileNotFoundError, or :class:`ModelFileError` (a ValueError naming the
+    file) for a file that is not a model, is truncated, or whose arrays disagree with its
+    metadata.
+    """
+    path, meta, arrays = _read(path)
+    model = _build(path, meta)
+    _restore_params(path, model, arrays)
+    return model
+
+
+def load_metadata(path: os.PathLike | str) -> dict[str, Any]:
+    """The metadata of a model file: the architecture, ``extra``, and for a checkpoint its
+    ``training_state`` (epoch and history)."""
+    return _read(path)[1]
+
+
+def load_checkpoint(path: os.PathLike | str) -> tuple[MLP, Snapshot]:
+    """Read a checkpoint written by :func:`save_checkpoint` or :class:`Checkpoint`.
+
+    Returns ``(model, snapshot)``; continue the run with
+    ``model.train(<same data and settings>, resume=snapshot)``.
+    """
+    path, meta, arrays = _read(path)
+    state_meta = meta.get("training_state")
+    if not isinstance(state_meta, dict):
+        raise ModelFileError(path, "a model file, not a checkpoint (it holds no training state)")
+    for key in ("epoch", "history", "rng"):
+        if key not in state_meta:
+            raise ModelFileError(path, f"damaged checkpoint: its training state lacks {key!r}")
+    model = _build(path, meta)
+    _restore_params(path, model, arrays)
+    state_arrays = {key[len(STATE):]: a for key, a in arrays.items() if key.startswith(STATE)}
+    return model, (state_meta, state_arrays)
+
+
+class Checkpoint(Callback):
+    """Save a checkpoint of the model and its training state after every ``every`` epochs.
+
+    ``extra``: a dict, or a function returning one at each save, stored in the checkpoint's
+    metadata (for example the settings needed to resume). Each save is atomic: a run killed at
+    any moment leaves the last complete checkpoint behind.
+    """
+
+    def __init__(
+        self,
+        path: os.PathLike | str,
+        every: int = 1,
+        extra: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer; got {every!r}")
+        self.path, self.every, self.extra = Path(path), every, extra
+        self._saved_epoch = -1
+
+    def _save(self, state: TrainState) -> None:
+        extra = self.extra() if callable(self.extra) else self.extra
+        save_checkpoint(self.path, state.model, state, extra=extra)
+        self._saved_epoch = state.epoch
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if state.epoch % self.every == 0:
+            self._save(state)
+
+    def on_train_end(self, state: TrainState) -> None:
+        if state.epoch != self._saved_epoch and state.epoch > 0:
+            self._save(state)
+
+
+# -- digit images -------------------------------------------------------------------------------
+
+#: MNIST's digits fit a 20x20 box, centred by their centre of mass in a 28x28 field.
+MNIST_SIZE, MNIST_BOX = 28, 20
+
+
+def mnist_like(grey: np.ndarray, size: int = MNIST_SIZE, box: int = MNIST_BOX) -> np.ndarray:
+    """Turn a grey image of one digit into an MNIST-style image.
+
+    grey: (H, W) grey levels 0-255, dark-on-light or light-on-dark. The background level (the
+    median of the border) is removed and the image inverted if the background is light; the
+    digit is cropped to its bounding box, scaled so its longer side is ``box`` pixels (keeping
+    the aspect ratio) and placed so its centre of mass is the centre of a ``size`` x ``size``
+    field. Returns (size, size) float64 in [0, 255], a white digit on black.
+    """
+    from PIL import Image
+
+    g = np.asarray(grey, dtype=np.float64)
+    if g.ndim != 2 or min(g.shape) < 2:
+        raise ValueError(f"grey must be a 2-D image of at least 2x2 pixels; got shape {g.shape}")
+    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    background = float(np.median(border))
+    if background > 127.5:
+        g, background = 255.0 - g, 255.0 - background
+    ink = np.clip(g - background, 0, None)
+    peak = float(ink.max())
+    # Less contrast than this is scanner noise or a blank page, not a digit.
+    if peak < 16:
+        raise ValueError("no digit found: the image is (almost) uniform")
+    ink /= peak
+    # The bounding box ignores faint specks (JPEG ringing, paper texture).
+    rows = np.flatnonzero((ink > 0.2).any(axis=1))
+    cols = np.flatnonzero((ink > 0.2).any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    scale = box / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = Image.fromarray(crop.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
+    digit = np.clip(np.asarray(small, dtype=np.float64), 0, 1)
+    mass = digit.sum()
+    ys, xs = np.indices(digit.shape)
+    cy, cx = (ys * digit).sum() / mass, (xs * digit).sum() / mass
+    centre = size / 2
+    top = int(np.clip(round(centre - cy), 0, size - nh))
+    left = int(np.clip(round(centre - cx), 0, size - nw))
+    out = np.zeros((size, size))
+    out[top : top + nh, left : left + nw] = digit
+    return out * 255.0
+
+
+def read_digit_image(path: os.PathLike | str) -> np.ndarray:
+    """Read a PNG/JPEG (any format Pillow reads, any size) of one digit, MNIST-style.
+
+    Colour is converted to grey, transparency composed onto white, then :func:`mnist_like`.
+    Returns (28, 28) float64 in [0, 255], a white digit on black. Raises FileNotFoundError, or
+    ValueError naming the file if it is not an image or shows no digit.
+    """
+    try:
+        from PIL import Image, ImageOps, UnidentifiedImageError
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ImportError('reading images needs Pillow: pip install "mlp[viz]"') from exc
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                white = Image.new("RGBA", image.size, "white")
+                white.alpha_composite(image.convert("RGBA"))
+                image = white
+            grey = np.asarray(image.convert("L"), dtype=np.float64)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"{path}: not an image that Pillow can read ({exc})") from exc
+    try:
+        return mnist_like(grey)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc

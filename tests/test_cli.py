@@ -1,0 +1,238 @@
+"""The ``mlp`` command, run for real in subprocesses."""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mlp import io as mio
+from mlp.data import load_mnist_small
+
+COMMANDS = ("train", "evaluate", "predict", "gradcheck", "info")
+
+
+def mlp(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "mlp", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("mlp")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """``mlp train`` with no arguments, in an empty folder."""
+    cwd = tmp_path_factory.mktemp("train")
+    start = time.perf_counter()
+    result = mlp("train", cwd=cwd)
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr
+    (out,) = (cwd / "runs").iterdir()
+    return {"cwd": cwd, "out": out, "result": result, "seconds": seconds}
+
+
+def test_train_with_no_arguments_writes_everything(run):
+    out = run["out"]
+    names = {p.name for p in out.iterdir()}
+    assert names == {"model.npz", "checkpoint.npz", "metrics.json", "history.csv",
+                     "iterations.csv", "stats.png", "weights.png", "confusion_matrix.png",
+                     "unit_activity.png"}
+    assert run["seconds"] < 60
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.9
+    assert metrics["settings"]["dataset"] == "mnist-small"
+    assert metrics["settings"]["hidden"] == [128] and metrics["epochs"] == 15
+    assert metrics["train_seconds"] > 0
+    history = (out / "history.csv").read_text().splitlines()
+    assert history[0] == "epoch,loss,grad_norm_W1,train_acc_last_batch,val_acc,learning_rate,seconds"
+    assert len(history) == 16
+    assert len((out / "iterations.csv").read_text().splitlines()) == 1 + 15 * (5000 // 64)
+    for png in ("stats.png", "weights.png", "confusion_matrix.png", "unit_activity.png"):
+        with Image.open(out / png) as image:
+            assert image.format == "PNG" and min(image.size) >= 300
+
+
+def test_train_shows_progress_and_a_summary(run):
+    result = run["result"]
+    assert "epoch 1/15" in result.stderr and "loss=" in result.stderr
+    assert "val_acc=" in result.stderr
+    assert "784-128-10 relu on mnist-small" in result.stdout
+    assert "test 0.9" in result.stdout and "wrote runs/" in result.stdout
+
+
+def test_train_options(tmp_path):
+    result = mlp("train", "--quiet", "--epochs", "2", "--hidden", "16", "--hidden", "8",
+                 "--activation", "sigmoid", "--optimizer", "adam", "--lr", "0.002",
+                 "--schedule", "cosine", "--warmup", "0.5", "--l1", "1e-5", "--proximal",
+                 "--dtype", "float64", "--no-scale", "--train-size", "500", "--no-checkpoint",
+                 "--no-plots", "--out", "o", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "history.csv", "iterations.csv", "metrics.json", "model.npz"]
+    model = mio.load(tmp_path / "o" / "model.npz")
+    assert model.layer_sizes == [784, 16, 8, 10] and model.dtype == np.float64
+    extra = mio.load_metadata(tmp_path / "o" / "model.npz")["extra"]
+    assert extra["input_max"] == 255.0 and extra["settings"]["optimizer"] == "adam"
+    assert extra["data"]["train"] == 500
+
+
+def test_evaluate(run):
+    model = run["out"] / "model.npz"
+    metrics = json.loads((run["out"] / "metrics.json").read_text())
+    result = mlp("evaluate", model, "--dataset", "mnist-small")
+    assert result.returncode == 0, result.stderr
+    assert f"accuracy: {metrics['test_accuracy']:.4f}" in result.stdout
+    assert "per class:" in result.stdout and "confusion matrix" in result.stdout
+    assert (run["out"] / "confusion_matrix_mnist-small_test.png").exists()
+
+    as_json = mlp("evaluate", model, "--split", "val", "--json", "--figure",
+                  run["cwd"] / "val.png")
+    data = json.loads(as_json.stdout)
+    assert data["accuracy"] == pytest.approx(metrics["val_accuracy"])
+    assert np.array(data["confusion_matrix"]).sum() == 1000
+    assert set(data["per_class_accuracy"]) == {str(c) for c in range(10)}
+    assert (run["cwd"] / "val.png").exists()
+
+
+@pytest.fixture(scope="module")
+def digit_files(tmp_path_factory):
+    """MNIST test digits as a user would photograph them: 100x100, black on white, PNG and
+    JPEG."""
+    folder = tmp_path_factory.mktemp("digits")
+    ds = load_mnist_small(dtype="uint8", flatten=False)
+    paths = []
+    for i in range(20):
+        image = Image.fromarray(255 - ds.X_test[i]).resize((100, 100), Image.Resampling.BILINEAR)
+        path = folder / f"digit{i}.{'png' if i % 2 else 'jpg'}"
+        image.save(path)
+        paths.append(path)
+    return paths, ds.X_test[:20], ds.y_test[:20]
+
+
+def test_predict_reads_digits_like_mnist(run, digit_files):
+    paths, originals, labels = digit_files
+    model_path = run["out"] / "model.npz"
+    result = mlp("predict", model_path, *paths)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == len(paths)
+    predicted = np.array([int(line.split(": ")[1].split()[0]) for line in lines])
+    on_originals = mio.load(model_path).predict(originals.reshape(20, -1) / 255)
+    assert np.mean(predicted == on_originals) >= 0.9
+    assert np.mean(predicted == labels) >= 0.85
+
+
+def test_predict_json_top_k_and_inputs(run, digit_files, tmp_path):
+    paths, _, _ = digit_files
+    result = mlp("predict", run["out"] / "model.npz", paths[0], "--top", "3", "--json",
+                 "--save-inputs", tmp_path)
+    (entry,) = json.loads(result.stdout)
+    assert len(entry["top"]) == 3 and entry["top"][0]["label"] == entry["label"]
+    assert sum(t["probability"] for t in entry["top"]) <= 1 + 1e-9
+    with Image.open(tmp_path / "digit0_28x28.png") as seen:
+        assert seen.size == (28, 28)
+
+
+def test_info(run):
+    model = run["out"] / "model.npz"
+    result = mlp("info", model)
+    assert result.returncode == 0, result.stderr
+    assert "MLP 784-128-10, activation relu" in result.stdout
+    assert "parameters: 101,770" in result.stdout
+    assert "trained on mnist-small" in result.stdout and "accuracy: train" in result.stdout
+    checkpoint = mlp("info", run["out"] / "checkpoint.npz")
+    assert "checkpoint: 15 of 15 epochs done" in checkpoint.stdout
+    meta = json.loads(mlp("info", model, "--json").stdout)
+    assert meta["hidden_sizes"] == [128] and "rng_state" not in meta
+
+
+def test_gradcheck():
+    result = mlp("gradcheck")
+    assert result.returncode == 0, result.stderr
+    assert "4-10-3 relu network" in result.stdout
+    for name in ("W1", "b1", "W2", "b2"):
+        assert f"  {name} " in result.stdout
+    assert "passed" in result.stdout
+    deep = mlp("gradcheck", "--hidden", "5,4", "--activation", "tanh", "--output", "sigmoid")
+    assert deep.returncode == 0 and "W3" in deep.stdout
+    strict = mlp("gradcheck", "--tolerance", "1e-30")
+    assert strict.returncode == 1 and "FAILED" in strict.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_its_options(command):
+    result = mlp(command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: mlp {command}")
+    options = [line.split()[0] for line in result.stdout.splitlines()
+               if line.startswith("  -")]
+    assert options  # each option line comes with its explanation
+    assert "--help" in result.stdout
+
+
+def test_top_level_help_and_version():
+    result = mlp("--help")
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+    assert mlp("--version").stdout.startswith("mlp ")
+
+
+def test_the_installed_console_script():
+    script = shutil.which("mlp", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("the package is not installed with its console script")
+    result = subprocess.run([script, "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("mlp ")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--bogus"], ["required: COMMAND"]),
+    ([], ["required: COMMAND"]),
+    (["frobnicate"], ["invalid choice: 'frobnicate'"]),
+    (["train", "--bogus"], ["mlp train: error", "unrecognized", "mlp train --help"]),
+    (["train", "--hidden", "abc"], ["--hidden", "positive layer widths"]),
+    (["train", "--epochs", "0"], ["--epochs", "positive integer"]),
+    (["train", "--lr", "-1"], ["--lr", "positive number"]),
+    (["train", "--activation", "swish"], ["invalid choice: 'swish'"]),
+    (["train", "--optimizer", "adam", "--momentum", "0.5", "--out", "x"], ["--momentum"]),
+    (["train", "--proximal", "--out", "x"], ["--l1"]),
+    (["train", "--dataset", "no-such-dataset", "--out", "x"], ["no-such-dataset"]),
+    (["train", "--resume", "missing.npz"], ["missing.npz: no such file"]),
+    (["evaluate", "missing.npz"], ["missing.npz: no such file"]),
+    (["info", "missing.npz"], ["missing.npz: no such file"]),
+    (["predict", "missing.npz", "x.png"], ["missing.npz: no such file"]),
+    (["gradcheck", "--output", "sigmoid", "--classes", "3"], ["output_size must be 1"]),
+])
+def test_errors_are_one_line_without_traceback(tmp_path, args, fragments):
+    assert_one_line_error(mlp(*args, cwd=tmp_path), *fragments)
+
+
+def test_errors_about_files(run, tmp_path):
+    not_a_model = tmp_path / "notes.npz"
+    not_a_model.write_text("hello")
+    for command in (["info"], ["evaluate"], ["predict"]):
+        extra = [tmp_path / "x.png"] if command == ["predict"] else []
+        assert_one_line_error(mlp(*command, not_a_model, *extra), str(not_a_model),
+                              "not a readable mlp model file")
+    model = run["out"] / "model.npz"
+    assert_one_line_error(mlp("predict", model, tmp_path / "nope.png"), "nope.png: no such file")
+    (tmp_path / "bad.png").write_text("not an image")
+    assert_one_line_error(mlp("predict", model, tmp_path / "bad.png"), "not an image")
+    Image.new("L", (40, 40), 255).save(tmp_path / "blank.png")
+    assert_one_line_error(mlp("predict", model, tmp_path / "blank.png"), "no digit found")
+    assert_one_line_error(mlp("train", "--resume", model), "not a checkpoint")

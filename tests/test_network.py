@@ -168,3 +168,13 @@ def test_gradients_match_numeric_for_any_architecture(spec):
         assume(all(np.abs(a).min() > 1e-3 for a in pre))
     _, grads = net.loss(X, y, reg=reg)
     assert_gradients_match(lambda _: net.loss(X, y, reg=reg)[0], net.params, grads)
+
+
+def test_chunked_evaluation_matches_one_pass(rng):
+    from mlp.network import EVAL_CHUNK
+
+    net = MLP(10, [6], 3, seed=0)
+    X = rng.standard_normal((2 * EVAL_CHUNK + 37, 10))
+    whole = net.forward(X)[0]
+    np.testing.assert_allclose(net.scores(X), whole, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(net.predict(X), whole.argmax(axis=1))

@@ -127,3 +127,35 @@ def test_divergence_stops_with_a_clear_error_and_keeps_finite_params():
     for name, value in snapshots[-2].items():
         np.testing.assert_array_equal(net.params[name], value)
         assert np.isfinite(net.params[name]).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("output", ["softmax", "sigmoid"])
+def test_workspace_path_gives_the_same_numbers_as_the_plain_path(dtype, output, rng):
+    """Training's preallocated buffers change where results are written, never what they are."""
+    C = 1 if output == "sigmoid" else 4
+    net = MLP(12, [9, 7], C, activation="sigmoid", output=output, seed=0, dtype=dtype)
+    X = rng.integers(0, 256, (16, 12)).astype(np.uint8)
+    y = rng.integers(0, net.n_classes, 16)
+    plain_loss, plain = net.data_loss(X, y)
+    plain = {k: v.copy() for k, v in plain.items()}
+    work = net.workspace(16)
+    for _ in range(2):  # the second pass reuses the buffers
+        loss, grads = net.data_loss(X, y, work)
+        assert loss == plain_loss
+        for name in plain:
+            np.testing.assert_array_equal(grads[name], plain[name])
+    np.testing.assert_array_equal(net.trusted_scores(X), net.forward(X)[0])
+
+
+def test_uint8_pixels_train_exactly_like_their_float_copy(rng):
+    X = rng.integers(0, 256, (64, 20)).astype(np.uint8)
+    y = rng.integers(0, 3, 64)
+    runs = []
+    for data in (X, X.astype(np.float32)):
+        net = MLP(20, [8], 3, std=0.01, seed=1, dtype="float32")
+        runs.append((net.train(data, y, data, y, num_epochs=2, batch_size=16, reg=0.1),
+                     net.params))
+    assert runs[0][0] == runs[1][0]
+    for name in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][name], runs[1][1][name])

@@ -47,7 +47,8 @@ def softmax_cross_entropy(
     np.maximum(shifted, _log_tiny(shifted.dtype) + 20, out=shifted)
     exp = np.exp(shifted, out=shifted)
     sum_exp = exp.sum(axis=1, keepdims=True)
-    loss = float(np.mean(np.log(sum_exp[:, 0]) - picked))
+    # Per-example differences first: two large sums subtracted would cancel digits.
+    loss = float((np.log(sum_exp[:, 0]) - picked).sum()) / n
     exp /= sum_exp
     exp[rows, y] -= 1
     exp /= n

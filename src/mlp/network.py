@@ -35,6 +35,9 @@ class Workspace:
         if backward:
             self.dx = [np.empty((n, width), dt) for width in sizes[1:-1]]
             self.grads = {name: np.empty_like(p) for name, p in model.params.items()}
+            # Where an update writes the parameters' next values: the old ones stay intact
+            # until the next step's loss shows they are good.
+            self.spare = {name: np.empty_like(p) for name, p in model.params.items()}
             self.scratch = {name: np.empty_like(model.params[name])
                             for name in model.weight_names()}
 

@@ -543,7 +543,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     metrics.update({
         "epochs": len(stats["train_acc_history"]),
         "train_seconds": round(total_seconds, 3),
-        "seconds_this_session": round(time.perf_counter() - started, 3),
+        "seconds_this_run": round(time.perf_counter() - started, 3),
         "resumed": bool(resume),
         "architecture": {"layer_sizes": model.layer_sizes, "activation": model.activation,
                          "output": model.output, "init": model.init, "std": model.std,
@@ -554,7 +554,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     })
     written = _write_outputs(out, model, stats, metrics, log.rows, monitor, extra(), image_shape,
                              X_test, y_test, plots=not args.no_plots)
-    metrics["seconds_this_session"] = round(time.perf_counter() - started, 3)
+    metrics["seconds_this_run"] = round(time.perf_counter() - started, 3)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     _echo(f"accuracy: train {metrics['train_accuracy']:.4f}, val {metrics['val_accuracy']:.4f}, "
           f"test {metrics['test_accuracy']:.4f} (training {train_seconds:.1f} s)", quiet=quiet)

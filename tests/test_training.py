@@ -159,3 +159,24 @@ def test_uint8_pixels_train_exactly_like_their_float_copy(rng):
     assert runs[0][0] == runs[1][0]
     for name in runs[0][1]:
         np.testing.assert_array_equal(runs[0][1][name], runs[1][1][name])
+
+
+def test_divergence_on_the_first_step_after_resume_keeps_the_loaded_params():
+    from mlp.training import Callback
+
+    X, y = toy_data()
+    net = toy_model("relu")
+    snapshots = []
+
+    class Grab(Callback):
+        def on_epoch_end(self, state):
+            snapshots.append(state.snapshot())
+
+    net.train(X, y, learning_rate=0.1, num_epochs=1, callbacks=[Grab()])
+    net.params["W2"][0, 0] = np.inf  # the loaded parameters themselves give a non-finite loss
+    loaded = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(DivergenceError, match="epoch 2, iteration 1"):
+        with np.errstate(invalid="ignore", over="ignore"):
+            net.train(X, y, learning_rate=0.1, num_epochs=3, resume=snapshots[0])
+    for name, value in loaded.items():  # not the uninitialised spare buffers
+        np.testing.assert_array_equal(net.params[name], value)

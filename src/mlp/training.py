@@ -235,6 +235,7 @@ def train(
     # The update writes into a second set of buffers so that the parameters before the last
     # step are still at hand when that step turns out to have diverged.
     spare = work.spare
+    stepped = False  # whether `spare` holds parameters of this run yet
     history = state.history
 
     for cb in callbacks:
@@ -253,7 +254,7 @@ def train(
             gW1 = grads["W1"]
             grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                if epoch > 1 or it > 0:
+                if stepped:
                     for name in params:
                         params[name], spare[name] = spare[name], params[name]
                 if math.isfinite(loss):
@@ -269,6 +270,7 @@ def train(
                 if proximal and regularizer.applies_to(name):
                     regularizer.prox(new, lr)
                 params[name], spare[name] = new, p
+            stepped = True
             if batch_hooks:
                 state.epoch, state.iteration, state.loss, state.learning_rate = (
                     epoch - 1, it + 1, loss, lr)

@@ -51,6 +51,18 @@ def _figure(width: float, height: float) -> Figure:
 # -- the problem set's pictures -----------------------------------------------------------------
 
 
+def _iteration_panel(ax, values: Sequence[float], title: str, ylabel: str) -> None:
+    """One per-iteration history, its y axis from 0 to at most 100 like the problem set's
+    (its raw-pixel runs start near 80 and end near 1)."""
+    values = np.asarray(values, dtype=float)
+    ax.plot(np.arange(1, len(values) + 1), values, lw=0.8)
+    ax.set_title(title)
+    ax.set_xlabel("Iteration")
+    ax.set_ylabel(ylabel)
+    if values.size:
+        ax.set_ylim(0, max(min(100.0, float(np.max(values))) * 1.05, 1e-12))
+
+
 def plot_stats(stats: Mapping[str, Sequence[float]]) -> Figure:
     """The problem set's three panels: the W1 gradient magnitude and the loss per iteration, and
     the training and validation accuracy per epoch.
@@ -66,22 +78,9 @@ def plot_stats(stats: Mapping[str, Sequence[float]]) -> Figure:
     fig = _figure(10, 8)
     ax_grad, ax_loss, ax_acc = fig.subplots(3, 1)
 
-    grads = np.asarray(stats["grad_magnitude_history"], dtype=float)
-    ax_grad.plot(np.arange(1, len(grads) + 1), grads, lw=0.8)
-    ax_grad.set_title("Gradient magnitude history (W1)")
-    ax_grad.set_xlabel("Iteration")
-    ax_grad.set_ylabel("||dL/dW1||")
-    if grads.size:
-        ax_grad.set_ylim(0, max(min(100.0, float(np.max(grads))) * 1.05, 1e-12))
-
-    losses = np.asarray(stats["loss_history"], dtype=float)
-    ax_loss.plot(np.arange(1, len(losses) + 1), losses, lw=0.8)
-    ax_loss.set_title("Loss history")
-    ax_loss.set_xlabel("Iteration")
-    ax_loss.set_ylabel("Loss")
-    if losses.size:
-        # The problem set clips at 100: its raw-pixel runs start near 80 and end near 1.
-        ax_loss.set_ylim(0, max(min(100.0, float(np.max(losses))) * 1.05, 1e-12))
+    _iteration_panel(ax_grad, stats["grad_magnitude_history"],
+                     "Gradient magnitude history (W1)", "||dL/dW1||")
+    _iteration_panel(ax_loss, stats["loss_history"], "Loss history", "Loss")
 
     train_acc = np.asarray(stats["train_acc_history"], dtype=float)
     val_acc = np.asarray(stats.get("val_acc_history", []), dtype=float)

@@ -101,8 +101,17 @@ def test_validation_pair_must_be_complete(net, data):
     [
         ({"activation": "softplus"}, ValueError,
          "activation must be one of 'relu', 'sigmoid', 'tanh', 'leaky_relu'; got 'softplus'"),
-        ({"output": "svm"}, ValueError, "output must be one of 'softmax', 'sigmoid'; got 'svm'"),
-        ({"output": "sigmoid"}, ValueError, "output_size must be 1 for output='sigmoid'.*got 3"),
+        ({"output": "svm"}, ValueError, "output must be one of 'softmax', 'sigmoid', 'linear'; got 'svm'"),
+        ({"output": "softmax", "output_size": 1}, ValueError, "output_size must be at least 2 for output='softmax'.*got 1"),
+        ({"output": "linear", "loss": "hinge"}, ValueError, "loss for output='linear' must be one of 'mse', 'huber'; got 'hinge'"),
+        ({"output": "softmax", "loss": "mse"}, ValueError, "loss for output='softmax' must be one of 'cross_entropy'; got 'mse'"),
+        ({"output": "linear", "loss": "huber", "huber_delta": 0}, ValueError, "huber_delta must be a positive number; got 0"),
+        ({"activation": ["relu"]}, ValueError, r"activation must list one value per hidden layer \(2\); got 1"),
+        ({"activation": ["relu", "swish"]}, ValueError, r"activation\[1\] must be one of"),
+        ({"dropout": 1.0}, ValueError, r"dropout rate must be in \[0, 1\); got 1.0"),
+        ({"dropout": [0.5, -0.1]}, ValueError, r"dropout rate must be in \[0, 1\); got -0.1"),
+        ({"dropout": "0.5"}, TypeError, "dropout must be one value or a list"),
+        ({"batch_norm": 1}, TypeError, "batch_norm must be True or False; got 1"),
         ({"dtype": np.float16}, ValueError, "dtype must be float32 or float64; got float16"),
         ({"std": -1.0}, ValueError, "std must be a number >= 0; got -1.0"),
         ({"init": "orthogonal"}, ValueError, "init must be one of 'he', 'xavier'; got 'orthogonal'"),
@@ -110,8 +119,10 @@ def test_validation_pair_must_be_complete(net, data):
     ],
 )
 def test_bad_construction(kwargs, error, match):
+    kwargs = dict(kwargs)
+    output_size = kwargs.pop("output_size", 3)
     with pytest.raises(error, match=match):
-        MLP(4, [5], 3, **kwargs)
+        MLP(4, [5, 6], output_size, **kwargs)
 
 
 def test_bad_sizes():

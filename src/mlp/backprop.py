@@ -42,8 +42,15 @@ from typing import NamedTuple, TextIO
 import numpy as np
 
 from .gradcheck import eval_numerical_gradient, rel_error
-from .layers import ACTIVATIONS, Activation, linear_backward, linear_forward
-from .losses import LOSSES, binary_cross_entropy_with_logits
+from .layers import (
+    ACTIVATIONS,
+    Activation,
+    ActivationFunction,
+    Dense,
+    linear_backward,
+    linear_forward,
+)
+from .losses import binary_cross_entropy_with_logits, sigmoid
 from .network import MLP
 from .regularizers import Regularizer
 
@@ -133,7 +140,20 @@ def _check_net(net: object) -> MLP:
             "net must have output='sigmoid' (one sigmoid output unit with binary cross-entropy, "
             f"as in Problem 1); got output={net.output!r}"
         )
+    _plain_activation(net)
     return net
+
+
+def _plain_activation(net: MLP) -> str:
+    """The one hidden activation of a plain ``affine -> f -> ... -> affine`` network; raises
+    ValueError for networks with dropout, batch norm or mixed activations, which Problem 1's
+    algorithm does not cover."""
+    kinds = [type(layer) for layer in net.layers]
+    plain = [Dense, Activation] * (net.num_layers - 1) + [Dense]
+    if kinds != plain or not isinstance(net.activation, str):
+        raise ValueError("net must be a plain stack of affine layers with one hidden activation "
+                         f"(no dropout, batch norm or mixed activations); got {net!r}")
+    return net.activation
 
 
 def _as_column(v: object, size: int, name: str, dtype: np.dtype) -> np.ndarray:
@@ -157,10 +177,10 @@ def _check_label(y: object) -> float:
 
 #: f of the output layer: y_hat as the library computes its probabilities (``predict_proba``),
 #: and f'(a) = y_hat (1 - y_hat) by the sigmoid layer's backward rule.
-OUTPUT_ACTIVATION = Activation(LOSSES["sigmoid"].probabilities, ACTIVATIONS["sigmoid"].backward)
+OUTPUT_ACTIVATION = ActivationFunction(sigmoid, ACTIVATIONS["sigmoid"].backward)
 
 
-def _activation(net: MLP, k: int) -> Activation:
+def _activation(net: MLP, k: int) -> ActivationFunction:
     """f of layer k: the network's hidden activation, or the sigmoid at the output."""
     return OUTPUT_ACTIVATION if k == net.num_layers else ACTIVATIONS[net.activation]
 
@@ -554,7 +574,7 @@ def gradients_without_cache(
 
     X: (N, D) trusted batch; y: (N,) labels. Returns (mean loss, grads keyed like params).
     """
-    act = ACTIVATIONS[net.activation]
+    act = ACTIVATIONS[_plain_activation(net)]
     depth = net.num_layers
 
     def layer_input(k: int) -> np.ndarray:
@@ -566,7 +586,7 @@ def gradients_without_cache(
 
     h_last = layer_input(depth)
     scores = linear_forward(h_last, net.params[f"W{depth}"], net.params[f"b{depth}"])
-    loss, g = LOSSES[net.output].fn(scores, y)
+    loss, g = net.head.loss(scores, y)
     grads: dict[str, np.ndarray] = {}
     for k in range(depth, 0, -1):
         h_prev = h_last if k == depth else layer_input(k)

@@ -720,7 +720,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
                 std=args.std, seed=args.seed, dtype=np.float64)
     rng = np.random.default_rng(args.seed + 1)
     X = 10 * rng.standard_normal((args.examples, args.inputs))
-    y = rng.integers(0, model.n_classes, size=args.examples)
+    y = model.head.random_targets(rng, args.examples, model.output_size)
     tolerance = args.tolerance
     errors = check_gradients(model, X, y, reg=args.reg)
     print(f"gradient check: {'-'.join(map(str, model.layer_sizes))} {args.activation} network, "

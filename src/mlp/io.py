@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .layers import ACTIVATIONS, LAYER_TYPES, Activation, BatchNorm, Dense, Dropout, Layer
 from .network import MLP, TwoLayerMLP
 from .training import Callback, TrainState
 
@@ -45,9 +46,10 @@ __all__ = [
 ]
 
 FORMAT = "mlp-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 META_KEY = "metadata"
 PARAMS = "params/"
+STATS = "stats/"
 STATE = "state/"
 
 _CLASSES: dict[str, type[MLP]] = {"MLP": MLP, "TwoLayerMLP": TwoLayerMLP}
@@ -108,7 +110,8 @@ def _json_bytes(meta: Mapping[str, Any]) -> np.ndarray:
 
 
 def model_metadata(model: MLP, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-able description of ``model`` that a model file stores."""
+    """The JSON-able description of ``model`` that a model file stores: every layer in order
+    (``layers``), the output head, and the constructor's settings for display."""
     cls = type(model).__name__
     if cls not in _CLASSES:
         # A subclass may add state we know nothing about: store it as the general network.
@@ -122,12 +125,18 @@ def model_metadata(model: MLP, extra: Mapping[str, Any] | None = None) -> dict[s
         "output_size": model.output_size,
         "activation": model.activation,
         "output": model.output,
+        "loss": model.head.loss_name,
+        "huber_delta": getattr(model.head, "delta", 1.0),
+        "dropout": model.dropout,
+        "batch_norm": model.batch_norm,
         "dtype": model.dtype.name,
         "init": model.init,
         "std": model.std,
         "seed": None if model.seed is None else int(model.seed),
         "rng_state": None if model.rng is None else model.rng.bit_generator.state,
+        "layers": [layer.config() for layer in model.layers],
         "params": {name: list(p.shape) for name, p in model.params.items()},
+        "stats": {name: list(a.shape) for name, a in model.state().items()},
         "extra": dict(extra or {}),
     }
     return meta
@@ -136,7 +145,9 @@ def model_metadata(model: MLP, extra: Mapping[str, Any] | None = None) -> dict[s
 def _model_arrays(model: MLP) -> dict[str, np.ndarray]:
     if not isinstance(model, MLP):
         raise TypeError(f"model must be an mlp.MLP; got {type(model).__name__}")
-    return {PARAMS + name: p for name, p in model.params.items()}
+    arrays = {PARAMS + name: p for name, p in model.params.items()}
+    arrays.update({STATS + name: a for name, a in model.state().items()})
+    return arrays
 
 
 def save(model: MLP, path: os.PathLike | str, *, extra: Mapping[str, Any] | None = None) -> Path:
@@ -225,74 +236,146 @@ def _decode_metadata(path: Path, raw: np.ndarray) -> dict[str, Any]:
     return meta
 
 
-def _expected_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
-    shapes: dict[str, tuple[int, ...]] = {}
+def _layer_configs(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layers a model file describes; format 1 files list sizes and one activation."""
+    if meta["version"] >= 2:
+        layers = meta["layers"]
+        if not isinstance(layers, list) or not all(isinstance(c, dict) for c in layers):
+            raise TypeError("'layers' must be a list of layer descriptions")
+        return layers
+    sizes = [meta["input_size"], *meta["hidden_sizes"], meta["output_size"]]
+    configs: list[dict[str, Any]] = []
     for k in range(1, len(sizes)):
-        shapes[f"W{k}"] = (sizes[k - 1], sizes[k])
-        shapes[f"b{k}"] = (sizes[k],)
-    return shapes
+        configs.append({"type": "Dense", "in_features": sizes[k - 1], "out_features": sizes[k]})
+        if k < len(sizes) - 1:
+            configs.append({"type": "Activation", "name": meta["activation"]})
+    return configs
 
 
-def _build(path: Path, meta: dict[str, Any]) -> MLP:
-    """A network of the architecture ``meta`` describes (random weights, replaced later)."""
+def _int(config: dict[str, Any], key: str) -> int:
+    value = config[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{config['type']} {key} must be a positive integer; got {value!r}")
+    return value
+
+
+def _expected_arrays(configs: list[dict[str, Any]]) -> tuple[dict, dict]:
+    """The parameter and running-statistic shapes that ``configs`` imply, by name."""
+    params: dict[str, tuple[int, ...]] = {}
+    stats: dict[str, tuple[int, ...]] = {}
+    k = 0
+    for config in configs:
+        kind = config.get("type")
+        if kind not in LAYER_TYPES:
+            raise ValueError(f"unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})")
+        if kind == "Dense":
+            k += 1
+            d, m = _int(config, "in_features"), _int(config, "out_features")
+            params.update({f"W{k}": (d, m), f"b{k}": (m,)})
+        elif kind == "BatchNorm":
+            f = _int(config, "features")
+            params.update({f"gamma{max(k, 1)}": (f,), f"beta{max(k, 1)}": (f,)})
+            stats.update({f"running_mean{max(k, 1)}": (f,), f"running_var{max(k, 1)}": (f,)})
+    return params, stats
+
+
+def _check_description(meta: dict[str, Any], configs: list[dict[str, Any]]) -> None:
+    """The sizes and activations that the metadata states for display must be those of its
+    layers: a file that says two things at once is damaged or crafted."""
+    dense = [c for c in configs if c["type"] == "Dense"]
+    if not dense:
+        raise ValueError("no Dense layer")
+    stated = {"input_size": meta["input_size"], "hidden_sizes": meta["hidden_sizes"],
+              "output_size": meta["output_size"]}
+    actual = {"input_size": dense[0]["in_features"],
+              "hidden_sizes": [c["out_features"] for c in dense[:-1]],
+              "output_size": dense[-1]["out_features"]}
+    acts = [c.get("name") for c in configs if c["type"] == "Activation"]
+    for name in acts:
+        if name not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; "
+                             f"got {name!r}")
+    activation = meta["activation"]
+    stated["activation"] = [activation] * len(acts) if isinstance(activation, str) else activation
+    actual["activation"] = acts
+    for key, value in stated.items():
+        if value != actual[key]:
+            raise ValueError(f"it disagrees with itself: {key} is {value!r}, its layers give "
+                             f"{actual[key]!r}")
+
+
+def _check_arrays(path: Path, found: dict[str, np.ndarray], expected: dict, dtype, what: str):
+    missing = [name for name in expected if name not in found]
+    unexpected = [name for name in found if name not in expected]
+    if missing or unexpected:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"unexpected {', '.join(unexpected)}"] if unexpected else [])
+        raise ModelFileError(path, f"its {what} disagree with its metadata: " + "; ".join(parts))
+    for name, shape in expected.items():
+        a = found[name]
+        if a.shape != shape:
+            raise ModelFileError(path, f"its {what} disagree with its metadata: {name} has shape "
+                                       f"{a.shape}, the metadata says {shape}")
+        if a.dtype != dtype:
+            raise ModelFileError(path, f"its {what} disagree with its metadata: {name} is "
+                                       f"{a.dtype}, the metadata says {dtype}")
+
+
+def _make_layer(config: dict[str, Any], k: int, arrays: dict[str, np.ndarray]) -> Layer:
+    kind = config["type"]
+    if kind == "Dense":
+        return Dense.from_arrays(arrays[f"{PARAMS}W{k}"], arrays[f"{PARAMS}b{k}"])
+    if kind == "Activation":
+        return Activation(config["name"])
+    if kind == "Dropout":
+        return Dropout(config["p"])
+    layer = BatchNorm(_int(config, "features"), momentum=config.get("momentum", 0.1),
+                      eps=config.get("eps", 1e-5))
+    k = max(k, 1)
+    layer.params = {"gamma": arrays[f"{PARAMS}gamma{k}"], "beta": arrays[f"{PARAMS}beta{k}"]}
+    layer.state = {"running_mean": arrays[f"{STATS}running_mean{k}"],
+                   "running_var": arrays[f"{STATS}running_var{k}"]}
+    return layer
+
+
+def _build(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> MLP:
+    """The network ``meta`` describes, computing with the file's arrays. The arrays' names,
+    shapes and dtypes are checked against the metadata before anything is built."""
     cls = _CLASSES.get(meta.get("class"))
     if cls is None:
         raise ModelFileError(
             path, f"unknown network class {meta.get('class')!r} (known: {', '.join(_CLASSES)})"
         )
-    # Building draws the initial weights; keep NumPy's global generator as it was so that
-    # loading a model never changes the random numbers a program draws afterwards.
-    global_state = np.random.get_state()
     try:
-        if cls is TwoLayerMLP:
-            (hidden,) = meta["hidden_sizes"]
-            model = TwoLayerMLP(
-                meta["input_size"], hidden, meta["output_size"], std=meta["std"],
-                activation=meta["activation"], seed=meta["seed"], dtype=meta["dtype"],
-            )
-        else:
-            model = MLP(
-                meta["input_size"], meta["hidden_sizes"], meta["output_size"],
-                activation=meta["activation"], output=meta["output"], std=meta["std"],
-                init=meta["init"], seed=meta["seed"], dtype=meta["dtype"],
-            )
+        dtype = np.dtype(meta["dtype"])
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64; got {dtype}")
+        configs = _layer_configs(meta)
+        expected_params, expected_stats = _expected_arrays(configs)
+        _check_description(meta, configs)
+    except (KeyError, TypeError, ValueError) as exc:
+        problem = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ModelFileError(path, f"its metadata describes no valid network ({problem})") from exc
+    params = {key[len(PARAMS):]: a for key, a in arrays.items() if key.startswith(PARAMS)}
+    stats = {key[len(STATS):]: a for key, a in arrays.items() if key.startswith(STATS)}
+    _check_arrays(path, params, expected_params, dtype, "arrays")
+    _check_arrays(path, stats, expected_stats, dtype, "running statistics")
+    try:
+        layers, k = [], 0
+        for config in configs:
+            k += config["type"] == "Dense"
+            layers.append(_make_layer(config, k, arrays))
+        model = cls.from_layers(layers, meta["output"], loss=meta.get("loss"),
+                                huber_delta=meta.get("huber_delta", 1.0), seed=meta["seed"])
+        for attr in ("activation", "init", "std", "dropout", "batch_norm"):
+            if attr in meta:
+                setattr(model, attr, meta[attr])
         if meta.get("rng_state") is not None and model.rng is not None:
             model.rng.bit_generator.state = meta["rng_state"]
     except (KeyError, TypeError, ValueError) as exc:
         problem = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ModelFileError(path, f"its metadata describes no valid network ({problem})") from exc
-    finally:
-        np.random.set_state(global_state)
     return model
-
-
-def _restore_params(path: Path, model: MLP, arrays: dict[str, np.ndarray]) -> None:
-    expected = _expected_shapes(model.layer_sizes)
-    found = {key[len(PARAMS):]: a for key, a in arrays.items() if key.startswith(PARAMS)}
-    missing = [name for name in expected if name not in found]
-    unexpected = [name for name in found if name not in expected]
-    if missing or unexpected:
-        sizes = "-".join(map(str, model.layer_sizes))
-        problem = f"its arrays disagree with its metadata (a {sizes} network): "
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing)}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected)}")
-        raise ModelFileError(path, problem + "; ".join(parts))
-    for name, shape in expected.items():
-        a = found[name]
-        if a.shape != shape:
-            raise ModelFileError(
-                path, f"its arrays disagree with its metadata: {name} has shape {a.shape}, "
-                f"the metadata says {shape}"
-            )
-        if a.dtype != model.dtype:
-            raise ModelFileError(
-                path, f"its arrays disagree with its metadata: {name} is {a.dtype}, "
-                f"the metadata says {model.dtype}"
-            )
-    model.params = {name: found[name] for name in expected}
 
 
 def load(path: os.PathLike | str) -> MLP:
@@ -304,9 +387,7 @@ def load(path: os.PathLike | str) -> MLP:
     metadata.
     """
     path, meta, arrays = _read(path)
-    model = _build(path, meta)
-    _restore_params(path, model, arrays)
-    return model
+    return _build(path, meta, arrays)
 
 
 def load_metadata(path: os.PathLike | str) -> dict[str, Any]:
@@ -328,8 +409,7 @@ def load_checkpoint(path: os.PathLike | str) -> tuple[MLP, Snapshot]:
     for key in ("epoch", "history", "rng"):
         if key not in state_meta:
             raise ModelFileError(path, f"damaged checkpoint: its training state lacks {key!r}")
-    model = _build(path, meta)
-    _restore_params(path, model, arrays)
+    model = _build(path, meta, arrays)
     state_arrays = {key[len(STATE):]: a for key, a in arrays.items() if key.startswith(STATE)}
     return model, (state_meta, state_arrays)
 

@@ -1,18 +1,32 @@
-"""Output losses, each computed from the raw scores (logits) together with its gradient.
+"""Output heads: each pairs the network's last scores with a loss, and knows how to turn scores
+into predictions (and, for classifiers, probabilities) and how to check the targets.
 
-Working from the logits rather than from probabilities is what keeps them finite: the
+======================  ============================  ==========================================
+``output`` / ``loss``   targets y                     loss of a batch
+======================  ============================  ==========================================
+softmax / cross_entropy (N,) int labels in [0, C)     mean over rows of -log softmax(s)[y]
+sigmoid / binary_...    (N,) 0/1 labels (C = 1), or   mean over all entries of the binary
+                        (N, C) 0/1 (multilabel)       cross-entropy of sigmoid(s)
+linear / mse            (N,) or (N, C) floats         mean over all N*C entries of (s - y)^2 / 2
+linear / huber          (N,) or (N, C) floats         mean over all N*C entries of PyTorch's
+                                                      Huber loss with ``delta``
+======================  ============================  ==========================================
+
+``mse`` follows scikit-learn's convention (half the mean squared error, so that its gradient is
+the mean residual). Classification losses are computed from the raw scores (logits): the
 log-sum-exp is shifted by the row maximum, and the binary cross-entropy uses
 ``max(z, 0) - z y + log(1 + exp(-|z|))``, so a logit of +-1000 gives a finite loss and gradient.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+import numbers
 
 import numpy as np
 
-from .layers import expit
+from ._validation import check_choice, check_positive, check_y
+from .layers import buffer, expit
+from .metrics import accuracy, r2_score
 
 
 def _log_tiny(dtype: np.dtype) -> float:
@@ -63,33 +77,225 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 def binary_cross_entropy_with_logits(
     z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
 ) -> tuple[float, np.ndarray]:
-    """Binary cross-entropy of ``sigmoid(z)`` against 0/1 labels, averaged over the batch.
+    """Binary cross-entropy of ``sigmoid(z)`` against 0/1 labels, averaged over all entries.
 
-    z: (N, 1) logits; y: (N,) labels in {0, 1}; out: optional (N, 1) array for the gradient.
-    Returns ``(loss, dz)`` with dz (N, 1) = (sigmoid(z) - y) / N.
+    z: (N, C) logits; y: (N,) labels in {0, 1} for C = 1, or (N, C); out: optional (N, C)
+    array for the gradient. Returns ``(loss, dz)`` with dz = (sigmoid(z) - y) / (N C).
     """
-    n = z.shape[0]
     t = y.reshape(z.shape).astype(z.dtype)
     # -y log s(z) - (1 - y) log(1 - s(z)) rewritten so that no exp can overflow.
-    per_example = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
-    loss = float(np.mean(per_example))
+    per_entry = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+    loss = float(np.mean(per_entry))
     if out is None:
         out = np.empty_like(z)
     np.copyto(out, z)
     dz = expit(out)
     dz -= t
-    dz /= n
+    dz /= z.size
     return loss, dz
 
 
-class Loss(NamedTuple):
-    """An output loss: ``fn(scores, y) -> (loss, dscores)`` and the probabilities it models."""
+def mean_squared_error(
+    pred: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Half the mean squared error over all N*C entries (scikit-learn's ``squared_error``).
 
-    fn: Callable[..., tuple[float, np.ndarray]]
-    probabilities: Callable[[np.ndarray], np.ndarray]
+    pred: (N, C); y: (N,) for C = 1, or (N, C). Returns ``(loss, dpred)`` with
+    dpred = (pred - y) / (N C).
+    """
+    diff = np.subtract(pred, y.reshape(pred.shape), out=out)
+    loss = 0.5 * float(np.vdot(diff, diff)) / diff.size
+    diff /= diff.size
+    return loss, diff
 
 
-LOSSES: dict[str, Loss] = {
-    "softmax": Loss(softmax_cross_entropy, softmax),
-    "sigmoid": Loss(binary_cross_entropy_with_logits, sigmoid),
-}
+def huber(
+    pred: np.ndarray, y: np.ndarray, delta: float = 1.0, out: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """The Huber loss averaged over all N*C entries, as PyTorch's ``HuberLoss(delta)``:
+    ``d^2 / 2`` where ``|d| < delta``, else ``delta (|d| - delta / 2)``, with d = pred - y.
+
+    Returns ``(loss, dpred)`` with dpred = clip(d, -delta, delta) / (N C).
+    """
+    diff = np.subtract(pred, y.reshape(pred.shape), out=out)
+    size = np.abs(diff)
+    small = size < delta
+    loss = float(np.where(small, 0.5 * diff * diff, delta * (size - 0.5 * delta)).sum()) / diff.size
+    np.clip(diff, -delta, delta, out=diff)
+    diff /= diff.size
+    return loss, diff
+
+
+class Head:
+    """An output: ``loss(scores, y, scratch) -> (loss, dscores)`` for a batch, ``predict`` and
+    ``score`` (accuracy or R^2) from scores, and the checks of output size and targets.
+
+    ``task`` is ``classification`` or ``regression``; ``metric`` is the name of ``score`` in a
+    training history (``acc`` or ``r2``).
+    """
+
+    output = ""
+    loss_name = ""
+    task = "classification"
+    metric = "acc"
+
+    def loss(self, scores: np.ndarray, y: np.ndarray, scratch=None) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        raise TypeError(f"output={self.output!r} is a regression output: it has no class "
+                        "probabilities")
+
+    def score(self, scores: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy (classification) or R^2 (regression) of the predictions from ``scores``."""
+        return accuracy(y, self.predict(scores))
+
+    def check_output_size(self, output_size: int) -> None:
+        """Raise ValueError if this head cannot sit on ``output_size`` scores."""
+
+    def n_classes(self, output_size: int) -> int:
+        return output_size
+
+    def check_targets(self, y: object, n: int, output_size: int, name: str = "y") -> np.ndarray:
+        """Targets for N examples, checked and converted."""
+        raise NotImplementedError
+
+    def random_targets(self, rng: np.random.Generator, n: int, output_size: int) -> np.ndarray:
+        """n targets of the kind this head expects, drawn from ``rng`` (for gradient checks)."""
+        return rng.integers(0, output_size, size=n)
+
+    def config(self) -> dict:
+        return {"output": self.output, "loss": self.loss_name}
+
+
+class SoftmaxHead(Head):
+    output, loss_name = "softmax", "cross_entropy"
+
+    def loss(self, scores, y, scratch=None):
+        return softmax_cross_entropy(scores, y, buffer(scratch, "dscores", scores.shape,
+                                                       scores.dtype))
+
+    def predict(self, scores):
+        return np.argmax(scores, axis=1)
+
+    def probabilities(self, scores):
+        return softmax(scores)
+
+    def check_output_size(self, output_size):
+        if output_size < 2:
+            raise ValueError(f"output_size must be at least 2 for output='softmax' (one score "
+                             f"per class); got {output_size}")
+
+    def check_targets(self, y, n, output_size, name="y"):
+        return check_y(y, n, output_size, name)
+
+
+class SigmoidHead(Head):
+    """Binary (one logit, labels 0/1) or multilabel (C logits, an (N, C) 0/1 target)."""
+
+    output, loss_name = "sigmoid", "binary_cross_entropy"
+
+    def loss(self, scores, y, scratch=None):
+        return binary_cross_entropy_with_logits(
+            scores, y, buffer(scratch, "dscores", scores.shape, scores.dtype))
+
+    def predict(self, scores):
+        labels = (scores > 0).astype(np.int64)
+        return labels[:, 0] if scores.shape[1] == 1 else labels
+
+    def probabilities(self, scores):
+        """(N, 2) ``[1 - p, p]`` for one logit; (N, C) per-label probabilities otherwise."""
+        p = sigmoid(scores)
+        return np.hstack([1 - p, p]) if scores.shape[1] == 1 else p
+
+    def score(self, scores, y):
+        """Accuracy; for multilabel targets, the fraction of rows with every label right."""
+        return accuracy(y, self.predict(scores))
+
+    def n_classes(self, output_size):
+        return 2
+
+    def random_targets(self, rng, n, output_size):
+        shape = (n,) if output_size == 1 else (n, output_size)
+        return rng.integers(0, 2, size=shape)
+
+    def check_targets(self, y, n, output_size, name="y"):
+        if output_size == 1:
+            return check_y(y, n, 2, name)
+        y = np.asarray(y)
+        if y.ndim != 2 or y.shape != (n, output_size):
+            raise ValueError(f"{name} must have shape ({n}, {output_size}) of 0/1 labels for a "
+                             f"multilabel sigmoid output; got shape {y.shape}")
+        if not (y.dtype == bool or np.issubdtype(y.dtype, np.integer)):
+            raise TypeError(f"{name} must hold 0/1 integer labels; got dtype {y.dtype}")
+        if y.size and (y.min() < 0 or y.max() > 1):
+            raise ValueError(f"{name} must hold labels in {{0, 1}}; got {y[(y < 0) | (y > 1)][0]}")
+        return y.astype(np.int64)
+
+
+class LinearHead(Head):
+    """Regression: the scores are the predictions; loss ``mse`` or ``huber`` (with ``delta``)."""
+
+    output, task, metric = "linear", "regression", "r2"
+
+    def __init__(self, loss: str = "mse", delta: float = 1.0) -> None:
+        self.loss_name = check_choice("loss", loss, ("mse", "huber"))
+        self.delta = check_positive("huber_delta", delta)
+
+    def loss(self, scores, y, scratch=None):
+        out = buffer(scratch, "dscores", scores.shape, scores.dtype)
+        if self.loss_name == "mse":
+            return mean_squared_error(scores, y, out)
+        return huber(scores, y, self.delta, out)
+
+    def predict(self, scores):
+        return scores[:, 0].copy() if scores.shape[1] == 1 else scores
+
+    def score(self, scores, y):
+        return r2_score(y, self.predict(scores))
+
+    def n_classes(self, output_size):
+        return 0
+
+    def random_targets(self, rng, n, output_size):
+        return rng.standard_normal((n, output_size) if output_size > 1 else n)
+
+    def check_targets(self, y, n, output_size, name="y"):
+        y = np.asarray(y)
+        if y.dtype == bool or not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
+            raise TypeError(f"{name} must hold real-valued regression targets; got dtype "
+                            f"{y.dtype}")
+        shapes = [(n, output_size)] + ([(n,)] if output_size == 1 else [])
+        if y.shape not in shapes:
+            want = " or ".join(map(str, shapes))
+            raise ValueError(f"{name} must have shape {want} (one row of targets per row of X); "
+                             f"got shape {y.shape}")
+        y = y.astype(np.float64, copy=False)
+        if not np.isfinite(y).all():
+            raise ValueError(f"{name} must be finite; got {y[~np.isfinite(y)][0]}")
+        return y
+
+    def config(self):
+        return {"output": "linear", "loss": self.loss_name, "huber_delta": self.delta}
+
+
+OUTPUTS: dict[str, type[Head]] = {"softmax": SoftmaxHead, "sigmoid": SigmoidHead,
+                                  "linear": LinearHead}
+#: The losses each output allows; the first is its default.
+OUTPUT_LOSSES = {"softmax": ("cross_entropy",), "sigmoid": ("binary_cross_entropy",),
+                 "linear": ("mse", "huber")}
+
+
+def make_head(output: str, loss: str | None = None, huber_delta: float = 1.0) -> Head:
+    """The head for ``output`` (softmax, sigmoid or linear) and ``loss`` (None: its default)."""
+    check_choice("output", output, tuple(OUTPUTS))
+    loss = OUTPUT_LOSSES[output][0] if loss is None else loss
+    check_choice(f"loss for output={output!r}", loss, OUTPUT_LOSSES[output])
+    if not isinstance(huber_delta, numbers.Real) or isinstance(huber_delta, bool):
+        raise TypeError(f"huber_delta must be a positive number; got {huber_delta!r}")
+    if output == "linear":
+        return LinearHead(loss, huber_delta)
+    return OUTPUTS[output]()

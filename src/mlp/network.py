@@ -1,67 +1,126 @@
-"""The networks: ``MLP``, a stack of affine layers and activations of any depth, and
-``TwoLayerMLP``, the problem set's API on top of it. The maths lives in ``layers`` and ``losses``;
-this module only composes it."""
+"""The networks: ``MLP``, an ordered sequence of layers under an output head, and
+``TwoLayerMLP``, the problem set's API on top of it. The maths lives in ``layers``, ``losses`` and
+``regularizers``; this module only composes it."""
 
 from __future__ import annotations
 
+import contextlib
 import numbers
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, MutableMapping, Sequence
 
 import numpy as np
 
 from . import init as _init
-from ._validation import check_choice, check_nonnegative, check_positive, check_X, check_y
-from .layers import ACTIVATIONS, HIDDEN_ACTIVATIONS, linear_backward, linear_forward
-from .losses import LOSSES
-from .regularizers import Regularizer
+from ._validation import check_choice, check_nonnegative, check_positive, check_X
+from .layers import (
+    HIDDEN_ACTIVATIONS,
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Layer,
+    Scratch,
+)
+from .losses import Head, make_head
+from .regularizers import Regularizer, penalties
 
 #: Rows evaluated at once by ``predict``/``scores``: large enough for BLAS to run at full speed,
 #: small enough that a chunk's activations stay in the CPU's caches and a whole dataset's are
 #: never held in memory.
 EVAL_CHUNK = 512
 
+_NAME = re.compile(r"([A-Za-z]+)(\d+)")
+
+
+class Parameters(MutableMapping):
+    """``model.params``: the layers' parameters under the problem set's names, in layer order.
+
+    ``W{k}``, ``b{k}`` belong to the k-th affine layer, ``gamma{k}``, ``beta{k}`` to the batch
+    norm after it. Each entry is the very array its layer computes with, so changing
+    ``params["W1"]`` in place changes the next loss; assigning ``params["W1"] = A`` makes the layer
+    compute with ``A`` (same shape and dtype required). Entries cannot be added or removed.
+    """
+
+    def __init__(self, slots: dict[str, tuple[Layer, str]]) -> None:
+        self._slots = slots
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        layer, key = self._slots[name]
+        return layer.params[key]
+
+    def __setitem__(self, name: str, value: np.ndarray) -> None:
+        if name not in self._slots:
+            raise KeyError(f"the network has no parameter {name!r} (it has {', '.join(self)})")
+        old = self[name]
+        if not isinstance(value, np.ndarray) or value.shape != old.shape or (
+                value.dtype != old.dtype):
+            got = (f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray)
+                   else type(value).__name__)
+            raise ValueError(f"params[{name!r}] must be a {old.dtype} array of shape "
+                             f"{old.shape}; got {got}")
+        layer, key = self._slots[name]
+        layer.params[key] = value
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("a network's parameters cannot be removed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._slots)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{n!r}: array{self[n].shape}" for n in self) + "}"
+
 
 class Workspace:
-    """Preallocated arrays for forward and backward passes on batches of ``n`` rows: the input
-    converted to the network's dtype, each layer's output, the gradients flowing into hidden
-    layers, and the parameter gradients. Training reuses one for every batch, so that an
-    iteration allocates nothing of the size of a layer."""
+    """Buffers for training on batches of ``n`` rows, reused for every batch so that an
+    iteration allocates nothing of the size of a layer: the batch converted to the network's
+    dtype, each layer's scratch (outputs, input gradients, parameter gradients), the head's,
+    the parameters' next values (``next_params``, written by an update while the current ones
+    stay intact until the next loss shows they are good) and the penalties' gradients."""
 
-    def __init__(self, model: MLP, n: int, backward: bool = True) -> None:
-        sizes, dt = model.layer_sizes, model.dtype
+    def __init__(self, model: MLP, n: int) -> None:
         self.n = n
-        self.x = np.empty((n, sizes[0]), dt)
-        self.a = [np.empty((n, width), dt) for width in sizes[1:]]
-        if backward:
-            self.dx = [np.empty((n, width), dt) for width in sizes[1:-1]]
-            self.grads = {name: np.empty_like(p) for name, p in model.params.items()}
-            # Where an update writes the parameters' next values: the old ones stay intact
-            # until the next step's loss shows they are good.
-            self.spare = {name: np.empty_like(p) for name, p in model.params.items()}
-            self.scratch = {name: np.empty_like(model.params[name])
-                            for name in model.weight_names()}
+        self.batch = np.empty((n, model.input_size), model.dtype)
+        self.layers: list[dict[str, np.ndarray]] = [{} for _ in model.layers]
+        self.head: dict[str, np.ndarray] = {}
+        self.next_params = {name: np.empty_like(p) for name, p in model.params.items()}
+        self.penalty: dict[str, np.ndarray] = {}
 
 
 class MLP:
-    """A fully connected network: ``input -> [affine -> activation] * H -> affine -> output``.
+    """A fully connected network: ``input -> [affine -> (batch norm) -> activation -> (dropout)]
+    * H -> affine -> output``, or any sequence of layers (:meth:`from_layers`).
 
-    Parameters live in the dict ``params``: ``W1 (D, H1)``, ``b1 (H1,)``, ``W2 (H1, H2)``, ...,
-    ``W{L} (H{L-1}, C)``, ``b{L} (C,)`` where L = len(hidden_sizes) + 1.
+    Parameters live in ``params``: ``W1 (D, H1)``, ``b1 (H1,)``, ..., ``W{L} (H{L-1}, C)``,
+    ``b{L} (C,)`` with L = len(hidden_sizes) + 1, and ``gamma{k}``, ``beta{k}`` (H_k,) for
+    batch normalisation after affine layer k.
 
     Args:
         input_size: D, features per example.
-        hidden_sizes: widths of the hidden layers; ``[]`` gives softmax (or logistic) regression.
-        output_size: C, the number of classes (``1`` for ``output='sigmoid'``).
-        activation: hidden activation, one of ``relu``, ``sigmoid``, ``tanh``, ``leaky_relu``.
-        output: ``softmax`` (multiclass cross-entropy, labels in [0, C)) or ``sigmoid`` (binary
-            cross-entropy from the logit, ``output_size=1``, labels 0/1).
+        hidden_sizes: widths of the hidden layers; ``[]`` gives softmax (or logistic, or linear)
+            regression.
+        output_size: C: classes for ``softmax``, 1 (binary) or labels (multilabel) for
+            ``sigmoid``, targets for ``linear``.
+        activation: hidden activation (``relu``, ``sigmoid``, ``tanh``, ``leaky_relu``), or a
+            list of them, one per hidden layer.
+        output: ``softmax`` (multiclass cross-entropy), ``sigmoid`` (binary cross-entropy from
+            the logit) or ``linear`` (regression); see :mod:`mlp.losses`.
         std: if given, every weight is drawn as ``std * randn`` (the problem set's rule);
             otherwise the scale follows ``init``.
         init: ``he`` or ``xavier``; by default He for ReLU-like activations, else Xavier. The
             output layer always uses Xavier.
-        seed: seed of a private random generator used for the weights and the shuffling in
-            ``train``. ``None`` draws from NumPy's global random state (``np.random.seed``).
+        seed: seed of the network's own random generator, used for the weights, the shuffling in
+            ``train`` and dropout's masks. ``None`` draws from NumPy's global random state.
         dtype: float64 (default) or float32; parameters, activations and gradients use it.
+        loss: for ``output='linear'``, ``mse`` (default) or ``huber``.
+        huber_delta: the Huber loss's threshold (PyTorch's ``delta``), default 1.
+        dropout: rate of inverted dropout after each hidden layer's activation, or a list of
+            rates, one per hidden layer (0 for none).
+        batch_norm: batch normalisation between each hidden affine layer and its activation.
     """
 
     def __init__(
@@ -69,12 +128,17 @@ class MLP:
         input_size: int,
         hidden_sizes: Sequence[int],
         output_size: int,
-        activation: str = "relu",
+        activation: str | Sequence[str] = "relu",
         output: str = "softmax",
         std: float | None = None,
         init: str | None = None,
         seed: int | None = None,
         dtype: np.dtype | type | str = np.float64,
+        *,
+        loss: str | None = None,
+        huber_delta: float = 1.0,
+        dropout: float | Sequence[float] = 0.0,
+        batch_norm: bool = False,
     ) -> None:
         check_positive("input_size", input_size, integer=True)
         check_positive("output_size", output_size, integer=True)
@@ -83,53 +147,169 @@ class MLP:
                 f"hidden_sizes must be a sequence of layer widths such as [{hidden_sizes}]; "
                 f"got the integer {hidden_sizes}"
             )
-        hidden_sizes = list(hidden_sizes)
-        for i, width in enumerate(hidden_sizes):
-            check_positive(f"hidden_sizes[{i}]", width, integer=True)
-        check_choice("activation", activation, HIDDEN_ACTIVATIONS)
-        check_choice("output", output, tuple(LOSSES))
-        if output == "sigmoid" and output_size != 1:
-            raise ValueError(
-                f"output_size must be 1 for output='sigmoid' (one logit per example); "
-                f"got {output_size}"
-            )
+        hidden_sizes = [check_positive(f"hidden_sizes[{i}]", w, integer=True)
+                        for i, w in enumerate(hidden_sizes)]
+        activations = _per_layer("activation", activation, len(hidden_sizes), str)
+        for i, name in enumerate(activations):
+            check_choice(f"activation[{i}]" if not isinstance(activation, str) else "activation",
+                         name, HIDDEN_ACTIVATIONS)
+        rates = _per_layer("dropout", dropout, len(hidden_sizes), numbers.Real)
+        rates = [float(Dropout(r).p) for r in rates]
+        if not isinstance(batch_norm, bool | np.bool_):
+            raise TypeError(f"batch_norm must be True or False; got {batch_norm!r}")
+        head = make_head(output, loss, huber_delta)
+        head.check_output_size(output_size)
         if std is not None:
             check_nonnegative("std", std)
         if init is not None:
             check_choice("init", init, _init.INITIALIZERS)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise TypeError(f"seed must be an integer or None; got {seed!r}")
+        dtype = _check_dtype(dtype)
+        rng = _generator(seed)
 
         self.input_size = int(input_size)
-        self.hidden_sizes = [int(h) for h in hidden_sizes]
+        self.hidden_sizes = hidden_sizes
         self.output_size = int(output_size)
-        self.activation = activation
+        self.activation = activation if isinstance(activation, str) else list(activations)
         self.output = output
         self.std = None if std is None else float(std)
-        self.init = init or _init.default_init(activation)
+        self.init = init or (_init.default_init(activation) if isinstance(activation, str)
+                             else None)
+        self.dropout = dropout if isinstance(dropout, numbers.Real) else list(rates)
+        self.batch_norm = bool(batch_norm)
         self.seed = seed
-        self.rng = np.random.default_rng(seed) if seed is not None else None
-        self.params: dict[str, np.ndarray] = self._initial_params()
+        layers = _stack(self.layer_sizes, activations, rates, self.batch_norm, std, init,
+                        rng, dtype)
+        self._assemble(layers, head, dtype, rng)
 
     # -- construction -----------------------------------------------------------------------
 
+    @classmethod
+    def from_layers(
+        cls,
+        layers: Sequence[Layer],
+        output: str = "softmax",
+        *,
+        loss: str | None = None,
+        huber_delta: float = 1.0,
+        seed: int | None = None,
+    ) -> MLP:
+        """A network of exactly these layers, in order, under the ``output`` head.
+
+        layers: :class:`~mlp.layers.Dense`, :class:`~mlp.layers.Activation`,
+        :class:`~mlp.layers.Dropout`, :class:`~mlp.layers.BatchNorm` (or your own
+        :class:`~mlp.layers.Layer`), with at least one Dense layer and matching widths. The
+        network computes with the layers' own arrays. seed: the generator for shuffling and
+        dropout masks (None: NumPy's global state).
+        """
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] must be an mlp.layers.Layer; got "
+                                f"{type(layer).__name__}")
+        dense = [layer for layer in layers if isinstance(layer, Dense)]
+        if not dense:
+            raise ValueError("layers must include at least one Dense layer")
+        dtypes = {p.dtype for layer in layers for p in layer.params.values()}
+        if len(dtypes) != 1:
+            raise ValueError(f"all layers' parameters must share one dtype; got "
+                             f"{sorted(map(str, dtypes))}")
+        dtype = _check_dtype(dtypes.pop())
+        width = dense[0].in_features
+        for i, layer in enumerate(layers):
+            try:
+                width = layer.width(width)
+            except ValueError as exc:
+                raise ValueError(f"layers[{i}]: {exc}") from None
+        head = make_head(output, loss, huber_delta)
+        head.check_output_size(width)
+        net = cls.__new__(cls)
+        net.input_size, net.output_size = dense[0].in_features, width
+        net.hidden_sizes = [layer.out_features for layer in dense[:-1]]
+        acts = [layer.name for layer in layers if isinstance(layer, Activation)]
+        net.activation = acts[0] if len(set(acts)) == 1 else acts
+        net.output, net.std, net.init, net.seed = output, None, None, seed
+        rates = [layer.p for layer in layers if isinstance(layer, Dropout)]
+        net.dropout = rates
+        net.batch_norm = any(isinstance(layer, BatchNorm) for layer in layers)
+        net._assemble(layers, head, dtype, _generator(seed))
+        return net
+
+    def _assemble(self, layers: list[Layer], head: Head, dtype: np.dtype, rng) -> None:
+        """Adopt ``layers`` and name their parameters (``W{k}`` after the k-th affine layer)."""
+        self.layers, self.head, self.dtype = layers, head, np.dtype(dtype)
+        slots: dict[str, tuple[Layer, str]] = {}
+        k = 0
+        for layer in layers:
+            if isinstance(layer, Dense):
+                k += 1
+            for key in layer.params:
+                name = f"{key}{max(k, 1)}"
+                if name in slots:
+                    raise ValueError(f"two layers' parameters are both named {name!r}: put at "
+                                     "most one batch norm after each affine layer")
+                slots[name] = (layer, key)
+        self._slots = slots
+        self._params = Parameters(slots)
+        # The input gradient is wanted only above the first layer that has parameters.
+        self._first_trained = next((i for i, layer in enumerate(layers) if layer.params),
+                                   len(layers))
+        self.rng = rng
+
+    @property
+    def rng(self) -> np.random.Generator | None:
+        """The network's generator (None: NumPy's global state), shared by its dropout layers."""
+        return self._rng
+
+    @rng.setter
+    def rng(self, rng: np.random.Generator | None) -> None:
+        self._rng = rng
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+
+    def param_slots(self) -> list[tuple[str, dict[str, np.ndarray], str]]:
+        """``(name, layer.params, key)`` per parameter: where the training loop swaps in the
+        next values without the checks of ``params[name] = ...``."""
+        return [(name, layer.params, key) for name, (layer, key) in self._slots.items()]
+
+    @property
+    def params(self) -> Parameters:
+        """The parameters by name (see :class:`Parameters`)."""
+        return self._params
+
+    @params.setter
+    def params(self, values: dict[str, np.ndarray]) -> None:
+        values = dict(values)
+        if set(values) != set(self._slots):
+            raise ValueError(f"params must have exactly the entries {', '.join(self._slots)}; "
+                             f"got {', '.join(values)}")
+        for name in self._slots:
+            self._params[name] = values[name]
+
     @property
     def layer_sizes(self) -> list[int]:
-        """``[D, H1, ..., C]``."""
+        """``[D, H1, ..., C]``: the widths around the affine layers."""
         return [self.input_size, *self.hidden_sizes, self.output_size]
 
     @property
     def num_layers(self) -> int:
-        """L, the number of affine layers (hidden layers + 1)."""
-        return len(self.hidden_sizes) + 1
+        """L, the number of affine layers."""
+        return sum(isinstance(layer, Dense) for layer in self.layers)
 
     @property
     def n_classes(self) -> int:
-        """Number of distinct labels the network predicts."""
-        return 2 if self.output == "sigmoid" else self.output_size
+        """Number of distinct labels the network predicts (0 for regression)."""
+        return self.head.n_classes(self.output_size)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays that are saved but not trained: ``running_mean{k}``, ``running_var{k}`` of
+        the batch norm after affine layer k."""
+        out: dict[str, np.ndarray] = {}
+        for name, (layer, key) in self._slots.items():
+            if key == "gamma":
+                k = _NAME.fullmatch(name).group(2)
+                out.update({f"{s}{k}": a for s, a in layer.state.items()})
+        return out
 
     def randn(self, *shape: int) -> np.ndarray:
         """Standard normal draws from the network's generator (or NumPy's global one)."""
@@ -141,108 +321,69 @@ class MLP:
         """A random permutation of range(n) from the network's generator (or the global one)."""
         return np.random.permutation(n) if self.rng is None else self.rng.permutation(n)
 
-    def _initial_params(self) -> dict[str, np.ndarray]:
-        # All weights are drawn first, in layer order, so that the draws match the problem
-        # set's (W1, then W2) whatever the scale; biases start at zero.
-        sizes = self.layer_sizes
-        params: dict[str, np.ndarray] = {}
-        for k in range(1, self.num_layers + 1):
-            fan_in, fan_out = sizes[k - 1], sizes[k]
-            if self.std is not None:
-                std = self.std
-            else:
-                last = k == self.num_layers
-                std = _init.layer_std("xavier" if last else self.init, fan_in, fan_out)
-            params[f"W{k}"] = (std * self.randn(fan_in, fan_out)).astype(self.dtype)
-        for k in range(1, self.num_layers + 1):
-            params[f"b{k}"] = np.zeros(sizes[k], dtype=self.dtype)
-        return {name: params[name] for k in range(1, self.num_layers + 1)
-                for name in (f"W{k}", f"b{k}")}
-
-    # -- the maths, composed from layers and losses -------------------------------------------
+    # -- the maths, composed from layers and the head ----------------------------------------
 
     def forward(
-        self, X: np.ndarray, work: Workspace | None = None
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Scores of a trusted batch, and the input of every affine layer (the cache).
+        self, X: np.ndarray, training: bool = False, work: Workspace | None = None
+    ) -> np.ndarray:
+        """Scores of a trusted batch. X: (N, D), any real dtype -> (N, C).
 
-        X: (N, D), any real dtype. Returns ``scores (N, C)`` and ``[h0 = X, h1, ..., h{L-1}]``.
-        With a :class:`Workspace` for N rows, every array is written into its buffers (and is
-        overwritten by the next call) instead of being allocated.
+        ``training`` runs dropout and batch norm in training mode. With a :class:`Workspace`
+        for N rows, every array is written into its buffers (and overwritten by the next call).
         """
-        act = ACTIVATIONS[self.activation]
         if work is None:
             h = np.asarray(X, dtype=self.dtype)
-        elif X.dtype == self.dtype:
-            h = X
+            scratches: Sequence[Scratch] = [None] * len(self.layers)
         else:
-            h = work.x
-            np.copyto(h, X, casting="unsafe")  # uint8 pixels -> float, batch by batch
-        inputs = [h]
-        for k in range(1, self.num_layers + 1):
-            out = work.a[k - 1] if work is not None else None
-            a = linear_forward(h, self.params[f"W{k}"], self.params[f"b{k}"], out=out)
-            if k == self.num_layers:
-                return a, inputs
-            h = act.forward(a)
-            inputs.append(h)
-        raise AssertionError("unreachable")
+            scratches = work.layers
+            h = X
+            if X.dtype != self.dtype:
+                h = work.batch
+                np.copyto(h, X, casting="unsafe")  # uint8 pixels -> float, batch by batch
+        for layer, scratch in zip(self.layers, scratches, strict=True):
+            h = layer.forward(h, training, scratch)
+        return h
 
-    def backward(
-        self, dscores: np.ndarray, inputs: list[np.ndarray], work: Workspace | None = None
-    ) -> dict[str, np.ndarray]:
-        """Gradients of the data loss, from ``dscores (N, C)`` and the cache of ``forward``;
-        into ``work``'s buffers if given."""
-        act = ACTIVATIONS[self.activation]
-        grads: dict[str, np.ndarray] = {}
+    def backward(self, dscores: np.ndarray, work: Workspace | None = None) -> dict[str, np.ndarray]:
+        """Gradients of the data loss from ``dscores (N, C)``, through the last ``forward``
+        (which must have run in training mode); into ``work``'s buffers if given."""
         g = dscores
-        for k in range(self.num_layers, 0, -1):
-            out = None
-            if work is not None:
-                dx = work.dx[k - 2] if k > 1 else None
-                out = (dx, work.grads[f"W{k}"], work.grads[f"b{k}"])
-            dx, grads[f"W{k}"], grads[f"b{k}"] = linear_backward(
-                g, inputs[k - 1], self.params[f"W{k}"], need_dx=k > 1, out=out
-            )
-            if k > 1:
-                g = act.backward(dx, inputs[k - 1])
-        return {name: grads[name] for name in self.params}
-
-    def weight_names(self) -> list[str]:
-        """Names of the weight matrices, the parameters that ``reg`` penalises."""
-        return [f"W{k}" for k in range(1, self.num_layers + 1)]
+        for i in range(len(self.layers) - 1, self._first_trained - 1, -1):
+            scratch = work.layers[i] if work is not None else None
+            g = self.layers[i].backward(g, i > self._first_trained, scratch)
+        return {name: layer.grads[key] for name, (layer, key) in self._slots.items()}
 
     def data_loss(
         self, X: np.ndarray, y: np.ndarray, work: Workspace | None = None
     ) -> tuple[float, dict[str, np.ndarray]]:
-        """Loss and gradients of a trusted batch, without regularisation (see ``forward`` for
-        ``work``)."""
-        scores, inputs = self.forward(X, work)
-        loss, dscores = LOSSES[self.output].fn(scores, y, scores if work is not None else None)
-        return loss, self.backward(dscores, inputs, work)
+        """Training-mode loss and gradients of a trusted batch, without regularisation."""
+        scores = self.forward(X, True, work)
+        loss, dscores = self.head.loss(scores, y, work.head if work is not None else None)
+        return loss, self.backward(dscores, work)
 
-    def penalty(
-        self, reg: float, grads: dict[str, np.ndarray] | None = None,
-        work: Workspace | None = None,
-    ) -> float:
-        """The problem set's L2 penalty ``0.5 * reg * sum ||W||^2`` (biases excluded).
-
-        If ``grads`` is given, ``reg * W`` is added to each weight gradient in place.
-        """
-        if reg == 0:
-            return 0.0
-        total = 0.0
-        for name in self.weight_names():
-            W = self.params[name]
-            total += float(np.vdot(W, W))
-            if grads is not None:
-                scratch = work.scratch[name] if work is not None else None
-                grads[name] += np.multiply(W, reg, out=scratch)
-        return 0.5 * reg * total
+    def commit(self) -> None:
+        """Tell the layers that a training step on the last forward pass was taken (batch norm
+        updates its running statistics)."""
+        for layer in self.layers:
+            layer.commit()
 
     def workspace(self, n: int) -> Workspace:
         """Buffers for training on batches of ``n`` rows (see :class:`Workspace`)."""
         return Workspace(self, n)
+
+    @contextlib.contextmanager
+    def frozen_dropout(self) -> Iterator[MLP]:
+        """Within this block, each dropout layer draws one mask and reuses it for every batch
+        of the same shape, so that the training-mode loss is a fixed function of the
+        parameters: what a numeric gradient check needs (``check_gradients`` uses it)."""
+        drops = [layer for layer in self.layers if isinstance(layer, Dropout)]
+        for layer in drops:
+            layer.frozen, layer._mask = True, None
+        try:
+            yield self
+        finally:
+            for layer in drops:
+                layer.frozen, layer._mask = False, None
 
     # -- the public API ------------------------------------------------------------------------
 
@@ -255,68 +396,75 @@ class MLP:
     ):
         """Scores, or loss and gradients, of a batch.
 
-        X: (N, D) inputs; y: (N,) int labels in [0, C) (0/1 for ``output='sigmoid'``) or None.
-        With ``y=None`` returns the scores (N, C). Otherwise returns ``(loss, grads)``: the mean
-        cross-entropy plus ``0.5 * reg * sum ||W||^2`` plus ``regularizer``'s penalty (see
+        X: (N, D) inputs; y: targets as the output expects (see :mod:`mlp.losses`) or None.
+        With ``y=None`` returns the inference-mode scores (N, C). Otherwise returns
+        ``(loss, grads)`` in training mode (dropout active, batch statistics): the mean loss
+        plus ``0.5 * reg * sum ||W||^2`` plus ``regularizer``'s penalty (see
         :mod:`mlp.regularizers`), and a dict of gradients keyed and shaped like ``params``.
         """
         X = check_X(X, self.input_size)
-        reg = check_nonnegative("reg", reg)
-        if regularizer is not None and not isinstance(regularizer, Regularizer):
-            raise TypeError(
-                f"regularizer must be an mlp.regularizers.Regularizer; "
-                f"got {type(regularizer).__name__}"
-            )
+        terms = penalties(check_nonnegative("reg", reg), regularizer)
         if y is None:
-            return self.scores(X)
-        y = check_y(y, X.shape[0], self.n_classes)
-        loss, grads = self.data_loss(X, y)
-        loss += self.penalty(reg, grads)
-        if regularizer is not None:
-            loss += regularizer.total_penalty(self.params)
-            regularizer.add_grads(self.params, grads)
+            return self.trusted_scores(X)
+        y = self.head.check_targets(y, X.shape[0], self.output_size)
+        loss, grads = self.data_loss(X, y)  # fresh arrays: no workspace
+        for term in terms:
+            loss += term.total_penalty(self.params)
+            term.add_grads(self.params, grads)
         return loss, grads
 
     def scores(self, X: np.ndarray) -> np.ndarray:
-        """Raw class scores (logits). X: (N, D) -> (N, C), evaluated in chunks."""
+        """Raw outputs (logits, or the regression's predictions). X: (N, D) -> (N, C)."""
         return self.trusted_scores(check_X(X, self.input_size))
 
     def trusted_scores(self, X: np.ndarray) -> np.ndarray:
-        """``scores`` of an already validated X (the training loop's path)."""
+        """``scores`` of an already validated X, in inference mode, a chunk of rows at a time."""
         n = X.shape[0]
         chunk = min(EVAL_CHUNK, n)
-        work = Workspace(self, chunk, backward=False)
+        scratches = [{} for _ in self.layers]
         scores = np.empty((n, self.output_size), dtype=self.dtype)
         for start in range(0, n, chunk):
-            rows = X[start : start + chunk]
-            scores[start : start + len(rows)] = self.forward(
-                rows, work if len(rows) == chunk else None
-            )[0]
+            h = np.asarray(X[start : start + chunk], dtype=self.dtype)
+            for layer, scratch in zip(self.layers, scratches, strict=True):
+                h = layer.forward(h, False, scratch)
+            scores[start : start + len(h)] = h
         return scores
 
+    def hidden_outputs(self, X: np.ndarray) -> list[tuple[Activation, np.ndarray]]:
+        """Each activation layer with its inference-mode output on a trusted batch X (N, D)."""
+        h, outputs = np.asarray(X, dtype=self.dtype), []
+        for layer in self.layers:
+            h = layer.forward(h, False)
+            if isinstance(layer, Activation):
+                outputs.append((layer, h))
+        return outputs
+
     def labels(self, scores: np.ndarray) -> np.ndarray:
-        """Predicted labels from scores. scores: (N, C) -> (N,) int64."""
-        if self.output == "sigmoid":
-            return (scores[:, 0] > 0).astype(np.int64)
-        return np.argmax(scores, axis=1)
+        """Predictions from scores: labels (N,) int64 for classifiers, values for regression."""
+        return self.head.predict(scores)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities. X: (N, D) -> (N, C); for ``output='sigmoid'``, (N, 2) holding
+        """Class probabilities. X: (N, D) -> (N, C); for a single sigmoid output, (N, 2) holding
         ``[1 - p, p]`` with p the probability of label 1."""
-        p = LOSSES[self.output].probabilities(self.scores(X))
-        if self.output == "sigmoid":
-            return np.hstack([1 - p, p])
-        return p
+        return self.head.probabilities(self.scores(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted labels. X: (N, D) -> (N,) int64."""
-        return self.labels(self.scores(X))
+        """Predictions. X: (N, D) -> labels (N,) int64 (multilabel: (N, C) 0/1), or regression
+        values (N,) for one target, (N, C) for several."""
+        return self.head.predict(self.scores(X))
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy (classifiers) or R^2 (regression) on X, y."""
+        X = check_X(X, self.input_size)
+        y = self.head.check_targets(y, X.shape[0], self.output_size)
+        return self.head.score(self.trusted_scores(X), y)
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of examples whose predicted label equals y. X: (N, D); y: (N,)."""
-        X = check_X(X, self.input_size)
-        y = check_y(y, X.shape[0], self.n_classes)
-        return float(np.mean(self.predict(X) == y))
+        if self.head.task != "classification":
+            raise TypeError(f"accuracy is for classifiers; this network has output="
+                            f"{self.output!r} (use score for R^2)")
+        return self.score(X, y)
 
     def train(
         self,
@@ -338,18 +486,9 @@ class MLP:
         from .training import train
 
         return train(
-            self,
-            X,
-            y,
-            X_val,
-            y_val,
-            learning_rate=learning_rate,
-            learning_rate_decay=learning_rate_decay,
-            reg=reg,
-            num_epochs=num_epochs,
-            batch_size=batch_size,
-            verbose=verbose,
-            **options,
+            self, X, y, X_val, y_val, learning_rate=learning_rate,
+            learning_rate_decay=learning_rate_decay, reg=reg, num_epochs=num_epochs,
+            batch_size=batch_size, verbose=verbose, **options,
         )
 
     def save(self, path, *, extra: dict | None = None):
@@ -361,9 +500,14 @@ class MLP:
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))
+        extras = ""
+        if any(self.dropout if isinstance(self.dropout, list) else [self.dropout]):
+            extras += f", dropout={self.dropout!r}"
+        if self.batch_norm:
+            extras += ", batch_norm=True"
         return (
             f"{type(self).__name__}({sizes}, activation={self.activation!r}, "
-            f"output={self.output!r}, dtype={self.dtype.name})"
+            f"output={self.output!r}{extras}, dtype={self.dtype.name})"
         )
 
 
@@ -386,18 +530,66 @@ class TwoLayerMLP(MLP):
         dtype: np.dtype | type | str = np.float64,
     ) -> None:
         check_positive("hidden_size", hidden_size, integer=True)
-        super().__init__(
-            input_size,
-            [hidden_size],
-            output_size,
-            activation=activation,
-            output="softmax",
-            std=std,
-            seed=seed,
-            dtype=dtype,
-        )
+        super().__init__(input_size, [hidden_size], output_size, activation=activation,
+                         output="softmax", std=std, seed=seed, dtype=dtype)
 
     @property
     def hidden_size(self) -> int:
         """H, the width of the hidden layer."""
         return self.hidden_sizes[0]
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _per_layer(name: str, value, n: int, kind) -> list:
+    """``value`` repeated for n hidden layers, or checked to be a list of n."""
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return [value] * n
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"{name} must be one value or a list with one per hidden layer; got "
+                        f"{value!r}")
+    values = list(value)
+    if len(values) != n:
+        raise ValueError(f"{name} must list one value per hidden layer ({n}); got "
+                         f"{len(values)}: {values!r}")
+    return values
+
+
+def _check_dtype(dtype) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}") from exc
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64; got {dt}")
+    return dt
+
+
+def _generator(seed) -> np.random.Generator | None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"seed must be an integer or None; got {seed!r}")
+    return np.random.default_rng(seed) if seed is not None else None
+
+
+def _stack(sizes, activations, rates, batch_norm, std, init, rng, dtype) -> list[Layer]:
+    """The layers of ``MLP(...)``: affine, (batch norm), activation, (dropout) per hidden layer,
+    then the output's affine layer. Weights are drawn in layer order (W1, then W2, ...), as the
+    problem set draws them."""
+    layers: list[Layer] = []
+    depth = len(sizes) - 1
+    for k in range(1, depth + 1):
+        last = k == depth
+        scheme = "xavier" if last else (init or _init.default_init(activations[k - 1]))
+        layers.append(Dense(sizes[k - 1], sizes[k], init=scheme, std=std, rng=rng, dtype=dtype))
+        if last:
+            break
+        if batch_norm:
+            layers.append(BatchNorm(sizes[k], dtype=dtype))
+        layers.append(Activation(activations[k - 1]))
+        if rates[k - 1]:
+            layers.append(Dropout(rates[k - 1]))
+    return layers
+
+
+__all__ = ["MLP", "TwoLayerMLP", "Parameters", "Workspace", "EVAL_CHUNK"]

@@ -31,6 +31,8 @@ See docs/regularization.md for the update rules these give and the experiment on
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ._validation import check_nonnegative
@@ -70,18 +72,33 @@ class Regularizer:
         return W
 
     def applies_to(self, name: str) -> bool:
-        """Whether the parameter called ``name`` (``W1``, ``b1``, ...) is penalised."""
-        return name.startswith("W") or (self.include_biases and name.startswith("b"))
+        """Whether the parameter called ``name`` is penalised: the weights ``W1``, ``W2``, ...,
+        and with ``include_biases`` the biases ``b1``, ``b2``, ... (never batch norm's
+        ``gamma``/``beta``)."""
+        return _WEIGHT.fullmatch(name) is not None or (
+            self.include_biases and _BIAS.fullmatch(name) is not None)
 
-    def total_penalty(self, params: dict[str, np.ndarray]) -> float:
+    def total_penalty(self, params) -> float:
         """Sum of Omega over the penalised entries of ``params`` (a network's ``params``)."""
         return float(sum(self.penalty(p) for name, p in params.items() if self.applies_to(name)))
 
-    def add_grads(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Add dOmega/dp to ``grads[name]`` in place, for each penalised parameter ``name``."""
+    def grad_into(self, W: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        """``grad(W)``, written into ``out`` where the subclass can (a buffer shaped like W)."""
+        return self.grad(W)
+
+    def add_grads(self, params, grads: dict[str, np.ndarray],
+                  scratch: dict[str, np.ndarray] | None = None) -> None:
+        """Add dOmega/dp to ``grads[name]`` in place, for each penalised parameter ``name``.
+        ``scratch``: optional buffers shaped like the parameters, reused for the penalty's
+        gradient instead of allocating one per call."""
         for name, p in params.items():
             if self.applies_to(name):
-                grads[name] += self.grad(p)
+                out = None
+                if scratch is not None:
+                    out = scratch.get(name)
+                    if out is None:
+                        out = scratch[name] = np.empty_like(p)
+                grads[name] += self.grad_into(p, out)
 
 
 class L2(Regularizer):
@@ -101,7 +118,10 @@ class L2(Regularizer):
         return self.lam * float(np.vdot(W, W))
 
     def grad(self, W: np.ndarray) -> np.ndarray:
-        return (2 * self.lam) * W
+        return self.grad_into(W, None)
+
+    def grad_into(self, W: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        return np.multiply(W, 2 * self.lam, out=out)
 
     def prox(self, W: np.ndarray, step: float) -> np.ndarray:
         # argmin_V ||V - W||^2 / (2 step) + lam ||V||^2: (V - W) / step + 2 lam V = 0.
@@ -110,6 +130,21 @@ class L2(Regularizer):
 
     def __repr__(self) -> str:
         return f"L2({self.lam:g})"
+
+
+def problem_set_l2(reg: float) -> L2:
+    """The problem set's ``reg``: ``0.5 * reg * ||W||^2`` is ``L2(reg / 2)``."""
+    return L2(check_nonnegative("reg", reg) / 2)
+
+
+def penalties(reg: float, regularizer: Regularizer | None = None) -> list[Regularizer]:
+    """The penalties of an objective with the problem set's ``reg`` and an optional
+    ``regularizer``, as one list that every caller (``MLP.loss``, ``train``) sums the same way."""
+    if regularizer is not None and not isinstance(regularizer, Regularizer):
+        raise TypeError(f"regularizer must be an mlp.regularizers.Regularizer; "
+                        f"got {type(regularizer).__name__}")
+    terms: list[Regularizer] = [problem_set_l2(reg)] if reg else []
+    return terms + ([regularizer] if regularizer is not None else [])
 
 
 class L1(Regularizer):
@@ -167,6 +202,10 @@ class ElasticNet(Regularizer):
 
     def __repr__(self) -> str:
         return f"ElasticNet(l1={self.l1:g}, l2={self.l2:g})"
+
+
+_WEIGHT = re.compile(r"W\d+")
+_BIAS = re.compile(r"b\d+")
 
 
 def soft_threshold(W: np.ndarray, threshold: float) -> np.ndarray:

@@ -10,12 +10,19 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_nonnegative, check_positive, check_X, check_y
+from ._validation import check_nonnegative, check_positive, check_X
 from .optim import SGD, Constant, ExponentialDecay, Optimizer, Schedule
-from .regularizers import Regularizer
+from .regularizers import Regularizer, penalties
 
-HISTORY_KEYS = ("loss_history", "grad_magnitude_history", "train_acc_history", "val_acc_history")
 
+def history_keys(metric: str) -> tuple[str, ...]:
+    """The keys of a training history for a head whose score is ``metric`` (``acc`` or
+    ``r2``); the first four with ``acc`` are the problem set's."""
+    return ("loss_history", "grad_magnitude_history", f"train_{metric}_history",
+            f"val_{metric}_history", "train_loss_history", "val_loss_history")
+
+
+HISTORY_KEYS = history_keys("acc")[:4]
 
 
 class DivergenceError(FloatingPointError):
@@ -50,10 +57,12 @@ class TrainState:
     iteration: int = 0
     loss: float = math.nan
     learning_rate: float = math.nan
-    history: dict[str, list[float]] = field(
-        default_factory=lambda: {key: [] for key in HISTORY_KEYS}
-    )
+    history: dict[str, list[float]] = field(default_factory=dict)
     stop: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.history:
+            self.history = {key: [] for key in history_keys(self.model.head.metric)}
 
     def snapshot(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(metadata, arrays) that restore this state exactly with ``restore``."""
@@ -72,7 +81,8 @@ class TrainState:
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Load what ``snapshot`` saved (into this state, its optimiser and its model's rng)."""
         self.epoch = int(meta["epoch"])
-        self.history = {key: list(meta["history"][key]) for key in HISTORY_KEYS}
+        self.history = {key: list(meta["history"].get(key, []))
+                        for key in history_keys(self.model.head.metric)}
         self.optimizer.load_state_dict(
             {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")}
         )
@@ -120,24 +130,25 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, state: TrainState) -> None:
         if self._bar is not None:
-            h = state.history
+            h, metric = state.history, state.model.head.metric
             postfix = {"loss": f"{h['loss_history'][-1]:.4f}",
-                       "train_acc": f"{h['train_acc_history'][-1]:.3f}"}
-            if h["val_acc_history"]:
-                postfix["val_acc"] = f"{h['val_acc_history'][-1]:.3f}"
+                       f"train_{metric}": f"{h[f'train_{metric}_history'][-1]:.3f}"}
+            if h[f"val_{metric}_history"]:
+                postfix[f"val_{metric}"] = f"{h[f'val_{metric}_history'][-1]:.3f}"
             self._bar.set_postfix(postfix)
             self._bar.close()
             self._bar = None
 
 
 def _checked_data(model, X, y, X_val, y_val):
+    head = model.head
     X = check_X(X, model.input_size, "X")
-    y = check_y(y, X.shape[0], model.n_classes, "y")
+    y = head.check_targets(y, X.shape[0], model.output_size, "y")
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together; got only one of them")
     if X_val is not None:
         X_val = check_X(X_val, model.input_size, "X_val")
-        y_val = check_y(y_val, X_val.shape[0], model.n_classes, "y_val")
+        y_val = head.check_targets(y_val, X_val.shape[0], model.output_size, "y_val")
     return X, y, X_val, y_val
 
 
@@ -196,10 +207,14 @@ def train(
     ``resume``: a ``TrainState.snapshot()`` of an earlier run with the same settings, whose
     model parameters are already loaded; training continues after its last completed epoch.
 
-    Returns a dict of lists: ``loss_history`` and ``grad_magnitude_history`` (the batch loss and
-    the Frobenius norm of dJ/dW1 at every iteration, both taken before that iteration's update),
-    ``train_acc_history`` (accuracy on the epoch's last batch, after its update) and
-    ``val_acc_history`` (accuracy on the validation set after each epoch; empty without one).
+    Returns a dict of lists, per iteration: ``loss_history`` (the batch objective) and
+    ``grad_magnitude_history`` (the Frobenius norm of dJ/dW1), both taken before that
+    iteration's update; per epoch: ``train_loss_history`` (the mean of the epoch's batch
+    objectives), ``val_loss_history`` (the validation objective in inference mode: data loss
+    plus penalties; empty without a validation set), and a score: for classifiers
+    ``train_acc_history`` (accuracy on the epoch's last batch, after its update, as the problem
+    set defines it) and ``val_acc_history``; for regression (``output='linear'``)
+    ``train_r2_history`` (R^2 on the whole training set) and ``val_r2_history``.
 
     Raises DivergenceError if the loss or gradient becomes NaN or inf.
     """
@@ -213,10 +228,7 @@ def train(
         raise TypeError(f"optimizer must be an mlp.optim.Optimizer; got {type(optimizer).__name__}")
     if schedule is not None and not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be an mlp.optim.Schedule; got {type(schedule).__name__}")
-    if regularizer is not None and not isinstance(regularizer, Regularizer):
-        raise TypeError(
-            f"regularizer must be an mlp.regularizers.Regularizer; got {type(regularizer).__name__}"
-        )
+    terms = penalties(reg, regularizer)
     if proximal and regularizer is None:
         raise ValueError("proximal=True needs a regularizer; got regularizer=None")
     if schedule is None:
@@ -230,46 +242,51 @@ def train(
     callbacks = list(callbacks) + ([ProgressBar()] if progress else [])
     batch_hooks = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
     params = model.params
-    gradient_penalty = regularizer if regularizer is not None and not proximal else None
+    gradient_terms = terms[:-1] if proximal else terms
     work = model.workspace(min(batch_size, n))
+    slots = model.param_slots()
     # The update writes into a second set of buffers so that the parameters before the last
     # step are still at hand when that step turns out to have diverged.
-    spare = work.spare
+    spare = work.next_params
     stepped = False  # whether `spare` holds parameters of this run yet
     history = state.history
+    metric = model.head.metric
 
     for cb in callbacks:
         cb.on_train_begin(state)
     for epoch in range(state.epoch + 1, num_epochs + 1):
         order = model.permutation(n)
         batches = _shuffled_batches(X, y, order, batch_size, iterations)
+        epoch_loss = 0.0
         for it, (X_batch, y_batch) in enumerate(batches):
             lr = base_lr * schedule(epoch - 1 + it / iterations)
             loss, grads = model.data_loss(X_batch, y_batch, work)
-            loss += model.penalty(reg, grads, work)
-            if regularizer is not None:
-                loss += regularizer.total_penalty(params)
-            if gradient_penalty is not None:
-                gradient_penalty.add_grads(params, grads)
+            for term in terms:
+                loss += term.total_penalty(params)
+            for term in gradient_terms:
+                term.add_grads(params, grads, work.penalty)
             gW1 = grads["W1"]
             grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 if stepped:
-                    for name in params:
-                        params[name], spare[name] = spare[name], params[name]
+                    for name, store, key in slots:
+                        store[key], spare[name] = spare[name], store[key]
                 if math.isfinite(loss):
                     raise DivergenceError(epoch, it + 1, "W1 gradient norm", grad_norm, lr)
                 raise DivergenceError(epoch, it + 1, "loss", loss, lr)
             history["loss_history"].append(loss)
             history["grad_magnitude_history"].append(grad_norm)
+            epoch_loss += loss
 
             state.optimizer.begin_iteration()
-            for name, p in params.items():
+            for name, store, key in slots:
+                p = store[key]
                 delta = state.optimizer.step(name, p, grads[name], lr)
                 new = np.subtract(p, delta, out=spare[name])
                 if proximal and regularizer.applies_to(name):
                     regularizer.prox(new, lr)
-                params[name], spare[name] = new, p
+                store[key], spare[name] = new, p
+            model.commit()
             stepped = True
             if batch_hooks:
                 state.epoch, state.iteration, state.loss, state.learning_rate = (
@@ -277,15 +294,23 @@ def train(
                 for cb in batch_hooks:
                     cb.on_batch_end(state)
 
-        train_acc = float(np.mean(model.labels(model.trusted_scores(X_batch)) == y_batch))
-        history["train_acc_history"].append(train_acc)
-        val_acc = math.nan
+        history["train_loss_history"].append(epoch_loss / iterations)
+        # Classifiers keep the problem set's cheap score on the last batch; a regression's R^2
+        # on one batch says little, so it is taken on the whole training set.
+        X_score, y_score = (X_batch, y_batch) if metric == "acc" else (X, y)
+        train_score = model.head.score(model.trusted_scores(X_score), y_score)
+        history[f"train_{metric}_history"].append(train_score)
+        val_score = math.nan
         if X_val is not None:
-            val_acc = float(np.mean(model.labels(model.trusted_scores(X_val)) == y_val))
-            history["val_acc_history"].append(val_acc)
+            val_scores = model.trusted_scores(X_val)
+            val_score = model.head.score(val_scores, y_val)
+            history[f"val_{metric}_history"].append(val_score)
+            val_loss = model.head.loss(val_scores, y_val)[0]
+            history["val_loss_history"].append(
+                val_loss + sum(term.total_penalty(params) for term in terms))
         if verbose:
-            print(f"Epoch {epoch}: loss {loss:f}, train acc {train_acc:f}, val acc {val_acc:f}",
-                  flush=True)
+            print(f"Epoch {epoch}: loss {loss:f}, train {metric} {train_score:f}, "
+                  f"val {metric} {val_score:f}", flush=True)
         state.epoch, state.iteration = epoch, 0
         for cb in callbacks:
             cb.on_epoch_end(state)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .layers import SATURATION
 from .training import Callback, TrainState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,11 +34,6 @@ __all__ = [
     "plot_unit_activity",
     "SATURATION",
 ]
-
-#: A sigmoid unit whose output is below this or above ``1 - SATURATION`` is saturated (its
-#: derivative h (1 - h) is below 0.0099, a 25th of its maximum); a tanh unit is saturated when
-#: ``|h| > 1 - SATURATION``.
-SATURATION = 0.01
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -243,17 +239,6 @@ def plot_confusion_matrix(
 # -- saturated and dead units -------------------------------------------------------------------
 
 
-def _flat(activation: str, h: np.ndarray) -> np.ndarray | None:
-    """Where a unit's local derivative is (nearly) zero; None for activations that never are."""
-    if activation == "sigmoid":
-        return (h < SATURATION) | (h > 1 - SATURATION)
-    if activation == "tanh":
-        return np.abs(h) > 1 - SATURATION
-    if activation == "relu":
-        return h <= 0
-    return None  # leaky ReLU: its slope is 0.01 everywhere below zero, never zero
-
-
 def unit_activity(model, X: np.ndarray) -> list[dict[str, Any]]:
     """Per hidden layer, how many units pass no gradient on the probe batch ``X``.
 
@@ -272,17 +257,16 @@ def unit_activity(model, X: np.ndarray) -> list[dict[str, Any]]:
         raise ValueError(
             f"X must be a non-empty (N, {model.input_size}) batch; got shape {X.shape}"
         )
-    _, inputs = model.forward(X)
     report = []
-    for k, h in enumerate(inputs[1:], start=1):
-        flat = _flat(model.activation, h)
+    for k, (layer, h) in enumerate(model.hidden_outputs(X), start=1):
+        flat = layer.fn.flat(h) if layer.fn.flat is not None else None
         saturated = math.nan
         dead = 0.0
         if flat is not None:
-            if model.activation in ("sigmoid", "tanh"):
+            if layer.fn.saturating:
                 saturated = float(flat.mean())
             dead = float(flat.all(axis=0).mean())
-        report.append({"layer": k, "activation": model.activation, "units": h.shape[1],
+        report.append({"layer": k, "activation": layer.name, "units": h.shape[1],
                        "saturated": saturated, "dead": dead})
     return report
 

@@ -30,6 +30,9 @@ import numpy as np
 SEED_WORKLOAD = dict(hidden=64, batch=100, epochs=20, lr=1e-3, decay=0.95, reg=0.5, std=0.1)
 WIDE_WORKLOAD = dict(hidden=1024, batch=256, epochs=5, lr=1e-3, decay=0.95, reg=0.5, std=0.01)
 # The best recipe for time to 98%: see README's Performance section.
+# A deep network with and without dropout and batch norm: what the two layers cost per epoch.
+DEEP_WORKLOAD = dict(hidden=[256, 256, 256, 256], batch=128, epochs=2, lr=0.05, momentum=0.9,
+                     dropout=0.2)
 T98_RECIPE = dict(hidden=256, batch=128, epochs=6, lr=2e-3, weight_decay=1e-4, warmup=0.3)
 D, C = 784, 10
 
@@ -212,6 +215,57 @@ def worker_t98_torch(data, w: dict) -> dict:
     return {"seconds": seconds, "test_acc": acc}
 
 
+def worker_deep_mlp(data, w: dict, extras: bool) -> dict:
+    """Seconds per epoch of the deep network, with (``extras``) or without dropout and batch
+    norm, float32, SGD with momentum, pixels / 255."""
+    from mlp import MLP
+    from mlp.optim import SGD
+
+    X_train, y_train, X_val, y_val, X_test, y_test = data
+    net = MLP(D, w["hidden"], C, seed=0, dtype="float32", dropout=w["dropout"] if extras else 0,
+              batch_norm=extras)
+    X = (X_train / np.float32(255)).astype(np.float32)
+    start = time.perf_counter()
+    net.train(X, y_train, learning_rate=w["lr"], learning_rate_decay=1.0, reg=0.0,
+              num_epochs=w["epochs"], batch_size=w["batch"], optimizer=SGD(w["momentum"]))
+    seconds = (time.perf_counter() - start) / w["epochs"]
+    acc = net.accuracy((X_test / np.float32(255)).astype(np.float32), y_test)
+    return {"seconds": seconds, "test_acc": acc}
+
+
+def worker_deep_torch(data, w: dict) -> dict:
+    """The same deep network with dropout and batch norm in PyTorch."""
+    import torch
+
+    torch.manual_seed(0)
+    X_train, y_train, X_val, y_val, X_test, y_test = data
+    layers, width = [], D
+    for h in w["hidden"]:
+        layers += [torch.nn.Linear(width, h), torch.nn.BatchNorm1d(h), torch.nn.ReLU(),
+                   torch.nn.Dropout(w["dropout"])]
+        width = h
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, C))
+    X = torch.from_numpy((X_train / np.float32(255)).astype(np.float32))
+    y = torch.from_numpy(y_train.astype(np.int64))
+    opt = torch.optim.SGD(model.parameters(), lr=w["lr"], momentum=w["momentum"])
+    n, B = len(y), w["batch"]
+    start = time.perf_counter()
+    for _ in range(w["epochs"]):
+        order = torch.randperm(n)
+        for i in range(n // B):
+            idx = order[i * B:(i + 1) * B]
+            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    seconds = (time.perf_counter() - start) / w["epochs"]
+    model.eval()
+    with torch.no_grad():
+        Xt = torch.from_numpy((X_test / np.float32(255)).astype(np.float32))
+        acc = float((model(Xt).argmax(1).numpy() == y_test).mean())
+    return {"seconds": seconds, "test_acc": acc}
+
+
 WORKERS = {
     "mlp": lambda data, w: worker_mlp(data, w, "float32"),
     "mlp-float64": lambda data, w: worker_mlp(data, w, "float64"),
@@ -220,8 +274,12 @@ WORKERS = {
     "gemm": worker_gemm,
     "t98-mlp": worker_t98_mlp,
     "t98-torch": worker_t98_torch,
+    "deep-plain": lambda data, w: worker_deep_mlp(data, w, extras=False),
+    "deep-extras": lambda data, w: worker_deep_mlp(data, w, extras=True),
+    "deep-torch": worker_deep_torch,
 }
-WORKLOADS = {"seed": SEED_WORKLOAD, "wide": WIDE_WORKLOAD, "t98": T98_RECIPE}
+WORKLOADS = {"seed": SEED_WORKLOAD, "wide": WIDE_WORKLOAD, "t98": T98_RECIPE,
+             "deep": DEEP_WORKLOAD}
 
 
 def blas_kernel() -> str:
@@ -251,9 +309,17 @@ def available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def spawn(name: str, workload: str, data_dir: str | None) -> dict | None:
+#: Worker names ending in this run the library found in ``--baseline`` (an earlier source tree).
+BASELINE = "@baseline"
+
+
+def spawn(name: str, workload: str, data_dir: str | None,
+          baseline: str | None = None) -> dict | None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if name.endswith(BASELINE):
+        name = name[: -len(BASELINE)]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [baseline, env.get("PYTHONPATH")]))
     cmd = [sys.executable, __file__, "--worker", name, "--workload", workload]
     if data_dir:
         cmd += ["--data", data_dir]
@@ -275,8 +341,11 @@ def main() -> int:
                         help="folder of the MNIST IDX files (default: $MLP_DATA_DIR, "
                              "else the bundled subset)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
-    parser.add_argument("--only", default="seed,wide,t98",
-                        help="comma list of parts: seed (targets 1 and 3), wide, t98")
+    parser.add_argument("--only", default="seed,wide,t98,deep",
+                        help="comma list of parts: seed (targets 1 and 3), wide, t98, deep")
+    parser.add_argument("--baseline", metavar="SRC",
+                        help="also time the seed workload with the mlp package found in this "
+                             "folder (e.g. an earlier commit's src/), alternating with ours")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--workload", default="seed", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -298,10 +367,11 @@ def main() -> int:
         gemm = spawn("gemm", "seed", args.data)
         results["blas"] = gemm["blas"]
         print(f"BLAS: {gemm['blas']}")
-        runs: dict[str, list[dict]] = {name: [] for name in ["mlp", *others]}
+        baseline = ["mlp" + BASELINE] if args.baseline else []
+        runs: dict[str, list[dict]] = {name: [] for name in ["mlp", *baseline, *others]}
         for rep in range(args.repeats):
             for name in runs:  # alternate: one run of each per repeat
-                r = spawn(name, "seed", args.data)
+                r = spawn(name, "seed", args.data, args.baseline)
                 if r:
                     runs[name].append(r)
             print(f"  repeat {rep + 1}/{args.repeats}: " + ", ".join(
@@ -326,6 +396,11 @@ def main() -> int:
         print(f"  floor: {flops / 1e9:.0f} GFLOP / {gemm['gflops']:.0f} GFLOP/s float32 GEMM at "
               f"these shapes = {floor:.2f} s; ours / floor = {ours / floor:.2f}")
         print(f"  float64 run: {f64['seconds']:.2f} s, test acc {f64['test_acc']:.4f}")
+        if baseline:
+            ratio = table[baseline[0]]["ours_over_it"]
+            print(f"  against the baseline {args.baseline}: ours / baseline = {ratio:.2f}")
+            targets.append(("seed workload no slower than the baseline", ratio <= 1.0,
+                            f"{ratio:.2f} x"))
         results["seed"] = {"table": table, "floor_s": floor, "gemm_gflops": gemm["gflops"],
                            "ours_over_floor": ours / floor, "float64": f64}
         for name in others:
@@ -376,6 +451,31 @@ def main() -> int:
             faster = mine["median_s"] < t98["t98-torch"]["median_s"]
             targets.append(("4. faster than the same recipe in PyTorch", faster,
                             f"{mine['median_s'] / t98['t98-torch']['median_s']:.2f} x"))
+
+    if "deep" in parts:
+        names = ["deep-plain", "deep-extras"] + (["deep-torch"] if "torch" in others else [])
+        runs = {name: [] for name in names}
+        for _ in range(args.repeats):
+            for name in names:
+                r = spawn(name, "deep", args.data)
+                if r:
+                    runs[name].append(r)
+        deep = {name: {"s_per_epoch": median_of(rs, "seconds"),
+                       "test_acc": median_of(rs, "test_acc")} for name, rs in runs.items() if rs}
+        print(f"\nDeep network 784-{'-'.join(map(str, DEEP_WORKLOAD['hidden']))}-10, batch "
+              f"{DEEP_WORKLOAD['batch']}, float32; dropout {DEEP_WORKLOAD['dropout']} and batch "
+              "norm (extras) or neither (plain):")
+        for name, row in deep.items():
+            print(f"  {name:12} {row['s_per_epoch']:.2f} s per epoch, test acc "
+                  f"{row['test_acc']:.4f}")
+        results["deep"] = deep
+        cost = deep["deep-extras"]["s_per_epoch"] / deep["deep-plain"]["s_per_epoch"]
+        targets.append(("dropout + batch norm cost <= 1.5 x per epoch", cost <= 1.5,
+                        f"{cost:.2f} x"))
+        if "deep-torch" in deep:
+            ratio = deep["deep-extras"]["s_per_epoch"] / deep["deep-torch"]["s_per_epoch"]
+            targets.append(("deep network with extras <= 0.6 x PyTorch's time", ratio <= 0.6,
+                            f"{ratio:.2f} x"))
 
     print("\nTargets:")
     for label, ok, figure in targets:

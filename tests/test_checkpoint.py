@@ -24,6 +24,9 @@ def _assert_same_params(a, b):
     assert list(a.params) == list(b.params)
     for name in a.params:
         assert np.array_equal(a.params[name], b.params[name]), name
+    assert list(a.state()) == list(b.state())  # batch norm's running statistics
+    for name in a.state():
+        assert np.array_equal(a.state()[name], b.state()[name]), name
 
 
 class _StopAfter(Callback):
@@ -38,7 +41,11 @@ class _StopAfter(Callback):
     (lambda: MLP(6, [8, 5], 3, seed=11), lambda: SGD(momentum=0.9, nesterov=True)),
     (lambda: TwoLayerMLP(6, 8, 3, std=0.1), lambda: Adam()),  # NumPy's global generator
     (lambda: MLP(6, [8], 3, seed=3, dtype="float32"), lambda: Adam()),
-], ids=["private-rng-sgd", "global-rng-adam", "float32"])
+    (lambda: MLP(6, [8, 5], 3, seed=5, activation=["relu", "tanh"], dropout=[0.3, 0.2],
+                 batch_norm=True), lambda: SGD(momentum=0.9)),
+    (lambda: MLP(6, [8], 3, dropout=0.5, batch_norm=True, dtype="float32"), lambda: Adam()),
+], ids=["private-rng-sgd", "global-rng-adam", "float32", "dropout-batchnorm",
+        "dropout-batchnorm-global-rng"])
 def test_resume_from_a_checkpoint_is_exact(tmp_path, rng, make, optimizer):
     X, y = _data(rng)
     settings = dict(learning_rate=0.01, num_epochs=5, batch_size=16, reg=1e-3)

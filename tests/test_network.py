@@ -5,8 +5,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mlp import MLP, TwoLayerMLP, check_gradients
-from mlp.layers import Dense
 from mlp.demo import SEED_FIGURES, toy_data, toy_model
+from mlp.layers import Dense
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])

@@ -50,15 +50,19 @@ def check_gradients(
 ) -> dict[str, float]:
     """Max relative error between analytic and numeric gradients, per parameter.
 
-    model: an :class:`mlp.MLP`; X: (N, D); y: (N,). Use float64 models: in float32 the centred
-    difference itself is only good to about 1e-3. Returns ``{name: error}`` in ``params`` order.
+    model: an :class:`mlp.MLP`; X: (N, D); y: targets as its output expects. The check runs in
+    training mode with every dropout mask held fixed (``model.frozen_dropout()``), so that all
+    the evaluations see the same function; batch norm uses the batch's statistics. Use float64
+    models: in float32 the centred difference itself is only good to about 1e-3. Returns
+    ``{name: error}`` in ``params`` order.
     """
-    _, grads = model.loss(X, y, reg=reg)
+    with model.frozen_dropout():
+        _, grads = model.loss(X, y, reg=reg)
 
-    def f(_: np.ndarray) -> float:
-        return model.loss(X, y, reg=reg)[0]
+        def f(_: np.ndarray) -> float:
+            return model.loss(X, y, reg=reg)[0]
 
-    return {
-        name: rel_error(eval_numerical_gradient(f, p, verbose=False, h=h), grads[name])
-        for name, p in model.params.items()
-    }
+        return {
+            name: rel_error(eval_numerical_gradient(f, p, verbose=False, h=h), grads[name])
+            for name, p in model.params.items()
+        }

@@ -36,7 +36,6 @@ import numpy as np  # noqa: E402
 from mlp import MLP  # noqa: E402
 from mlp.backprop import gradients_without_cache  # noqa: E402
 from mlp.data import load_mnist_small  # noqa: E402
-from mlp.losses import LOSSES  # noqa: E402
 
 #: The problem set's MNIST network first, then deeper ones of equal width, where the cost of
 #: recomputing the forward pass grows with the square of the depth.
@@ -70,10 +69,8 @@ def numeric_time_per_entry(net: MLP, X: np.ndarray, y: np.ndarray, entries: int,
     names = list(net.params)
     sizes = np.array([net.params[n].size for n in names])
     offsets = np.concatenate([[0], np.cumsum(sizes)])
-    loss_fn = LOSSES[net.output].fn
-
     def loss() -> float:
-        return loss_fn(net.forward(X)[0], y)[0]
+        return net.head.loss(net.forward(X), y)[0]
 
     loss()  # warm-up
     times = []
@@ -104,7 +101,6 @@ def short_name(sizes: list[int]) -> str:
 def measure(hidden: list[int], X: np.ndarray, y: np.ndarray, entries: int,
             rng: np.random.Generator) -> dict:
     net = MLP(X.shape[1], hidden, 10, activation="relu", seed=0)
-    loss_fn = LOSSES[net.output].fn
     n_params = sum(p.size for p in net.params.values())
 
     # The two backward passes must agree before their times mean anything.
@@ -113,7 +109,7 @@ def measure(hidden: list[int], X: np.ndarray, y: np.ndarray, entries: int,
     for name in net.params:
         np.testing.assert_allclose(recomputed[name], cached[name], rtol=1e-10, atol=1e-12)
 
-    t_forward = typical_time(lambda: loss_fn(net.forward(X)[0], y))
+    t_forward = typical_time(lambda: net.head.loss(net.forward(X), y))
     t_backprop = typical_time(lambda: net.data_loss(X, y))
     t_no_cache = typical_time(lambda: gradients_without_cache(net, X, y))
     t_entry = numeric_time_per_entry(net, X, y, entries, rng)

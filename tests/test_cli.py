@@ -13,6 +13,7 @@ from PIL import Image
 
 from mlp import io as mio
 from mlp.data import load_mnist_small
+from mlp.layers import Activation, BatchNorm, Dense, Dropout
 
 COMMANDS = ("train", "evaluate", "predict", "gradcheck", "info")
 
@@ -88,6 +89,78 @@ def test_train_options(tmp_path):
     extra = mio.load_metadata(tmp_path / "o" / "model.npz")["extra"]
     assert extra["input_max"] == 255.0 and extra["settings"]["optimizer"] == "adam"
     assert extra["data"]["train"] == 500
+
+
+REGULARISED = ["--hidden", "32,16", "--activation", "relu,tanh", "--dropout", "0.2,0.1",
+               "--batch-norm"]
+
+
+@pytest.fixture(scope="module")
+def regularised(tmp_path_factory):
+    """A two-epoch run with per-layer activations, dropout and batch norm."""
+    cwd = tmp_path_factory.mktemp("regularised")
+    result = mlp("train", *REGULARISED, "--epochs", "2", "--out", "o", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return {"cwd": cwd, "out": cwd / "o", "result": result}
+
+
+def test_train_with_dropout_and_batch_norm(regularised):
+    out = regularised["out"]
+    assert "784-32-16-10 relu,tanh with batch norm and dropout 0.2,0.1" in (
+        regularised["result"].stdout)
+    model = mio.load(out / "model.npz")
+    kinds = [type(layer) for layer in model.layers]
+    assert kinds == [Dense, BatchNorm, Activation, Dropout] * 2 + [Dense]
+    assert [layer.name for layer in model.layers if isinstance(layer, Activation)] == [
+        "relu", "tanh"]
+    assert [layer.p for layer in model.layers if isinstance(layer, Dropout)] == [0.2, 0.1]
+    assert [layer.features for layer in model.layers if isinstance(layer, BatchNorm)] == [32, 16]
+    # Training moved the running statistics away from their initial 0 and 1.
+    assert not np.allclose(model.state()["running_mean1"], 0)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.8
+    assert metrics["architecture"]["dropout"] == [0.2, 0.1]
+    assert metrics["architecture"]["batch_norm"] is True
+    assert metrics["architecture"]["activation"] == ["relu", "tanh"]
+    settings = mio.load_metadata(out / "model.npz")["extra"]["settings"]
+    assert settings["dropout"] == [0.2, 0.1] and settings["batch_norm"] is True
+    assert settings["activation"] == ["relu", "tanh"]
+
+
+def test_info_and_evaluate_with_dropout_and_batch_norm(regularised):
+    model = regularised["out"] / "model.npz"
+    info = mlp("info", model)
+    assert info.returncode == 0, info.stderr
+    assert "activation relu,tanh" in info.stdout
+    assert ("layers: affine 784x32 -> batch norm -> relu -> dropout 0.2 -> affine 32x16 -> "
+            "batch norm -> tanh -> dropout 0.1 -> affine 16x10") in info.stdout
+    assert "gamma1 (32,)" in info.stdout
+    metrics = json.loads((regularised["out"] / "metrics.json").read_text())
+    result = mlp("evaluate", model, "--no-figure")
+    assert result.returncode == 0, result.stderr
+    assert "with batch norm and dropout 0.2,0.1" in result.stdout
+    # Inference ignores dropout and uses the running statistics: the same accuracy as training's.
+    assert f"accuracy: {metrics['test_accuracy']:.4f}" in result.stdout
+
+
+def test_a_plain_model_shows_no_layers_line(run):
+    assert "layers:" not in mlp("info", run["out"] / "model.npz").stdout
+
+
+def test_resume_with_dropout_and_batch_norm_is_exact(tmp_path):
+    args = ["train", *REGULARISED, "--train-size", "500", "--no-plots", "-q"]
+    assert mlp(*args, "--epochs", "2", "--out", "whole", cwd=tmp_path).returncode == 0
+    assert mlp(*args, "--epochs", "1", "--out", "part", cwd=tmp_path).returncode == 0
+    resumed = mlp("train", "--resume", "part/checkpoint.npz", "--epochs", "2", "-q",
+                  cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    whole, part = (mio.load(tmp_path / name / "model.npz") for name in ("whole", "part"))
+    for name in whole.params:
+        np.testing.assert_array_equal(whole.params[name], part.params[name], err_msg=name)
+    for name, stat in whole.state().items():
+        np.testing.assert_array_equal(stat, part.state()[name], err_msg=name)
+    changed = mlp("train", "--resume", "part/checkpoint.npz", "--dropout", "0.3", cwd=tmp_path)
+    assert_one_line_error(changed, "--dropout 0.3 differs from the checkpoint's 0.2,0.1")
 
 
 def test_evaluate(run):
@@ -173,6 +246,16 @@ def test_gradcheck():
     assert strict.returncode == 1 and "FAILED" in strict.stdout
 
 
+def test_gradcheck_with_dropout_and_batch_norm():
+    result = mlp("gradcheck", "--hidden", "6,5", "--activation", "relu,tanh", "--dropout", "0.3",
+                 "--batch-norm")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4-6-5-3 relu,tanh network with batch norm and dropout 0.3" in result.stdout
+    for name in ("gamma1", "beta1", "gamma2", "beta2", "W3"):
+        assert f"  {name} " in result.stdout
+    assert "passed" in result.stdout
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_explains_its_options(command):
     result = mlp(command, "--help")
@@ -208,7 +291,22 @@ def test_the_installed_console_script():
     (["train", "--hidden", "abc"], ["--hidden", "positive layer widths"]),
     (["train", "--epochs", "0"], ["--epochs", "positive integer"]),
     (["train", "--lr", "-1"], ["--lr", "positive number"]),
-    (["train", "--activation", "swish"], ["invalid choice: 'swish'"]),
+    (["train", "--activation", "swish"],
+     ["argument --activation", "relu, sigmoid, tanh, leaky_relu", "got 'swish'"]),
+    (["train", "--activation", "relu,swish"], ["'swish' is none of them"]),
+    (["train", "--hidden", "8,4", "--activation", "relu,tanh,relu", "--out", "x"],
+     ["mlp train: error", "--activation expects one name, or one per hidden layer",
+      "2 for --hidden 8,4", "got 3: relu,tanh,relu"]),
+    (["train", "--dropout", "1.0"], ["argument --dropout", "in [0, 1)", "got '1.0'"]),
+    (["train", "--dropout", "0.2,x"], ["argument --dropout", "got '0.2,x'"]),
+    (["train", "--dropout", "0.2,0.1", "--out", "x"],
+     ["mlp train: error", "--dropout expects one rate, or one per hidden layer",
+      "1 for --hidden 128", "got 2: 0.2,0.1"]),
+    (["train", "--batch-norm", "--batch-size", "1", "--out", "x"],
+     ["--batch-norm needs --batch-size 2 or more", "got 1"]),
+    (["gradcheck", "--hidden", "6,5", "--dropout", "0.1,0.2,0.3"],
+     ["mlp gradcheck: error", "--dropout expects", "got 3"]),
+    (["gradcheck", "--activation", "swish"], ["argument --activation", "got 'swish'"]),
     (["train", "--optimizer", "adam", "--momentum", "0.5", "--out", "x"], ["--momentum"]),
     (["train", "--proximal", "--out", "x"], ["--l1"]),
     (["train", "--dataset", "no-such-dataset", "--out", "x"], ["no-such-dataset"]),

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .layers import HIDDEN_ACTIVATIONS
 from .training import Callback
 
 # -- argument parsing -----------------------------------------------------------------------------
@@ -37,6 +38,11 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _UsageError(ValueError):
+    """Options that parse one by one but do not fit together (three dropout rates for two
+    hidden layers): reported like argparse's errors, by the command's own parser."""
 
 
 def _positive_int(text: str) -> int:
@@ -84,7 +90,53 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu")
+def _activations(text: str) -> str | list[str]:
+    """``relu`` (every hidden layer) or ``relu,tanh`` (one per hidden layer)."""
+    names = text.replace(" ", "").split(",")
+    unknown = [name for name in names if name not in HIDDEN_ACTIVATIONS]
+    if unknown:
+        which = f" ({unknown[0]!r} is none of them)" if len(names) > 1 else ""
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(HIDDEN_ACTIVATIONS)}, or a comma-separated list of "
+            f"them with one per hidden layer, got {text!r}{which}"
+        )
+    return names[0] if len(names) == 1 else names
+
+
+def _rates(text: str) -> float | list[float]:
+    """``0.5`` (every hidden layer) or ``0.2,0.1`` (one per hidden layer): dropout rates."""
+    try:
+        rates = [float(part) for part in text.replace(" ", "").split(",")]
+    except ValueError:
+        rates = [math.nan]
+    if not all(0 <= rate < 1 for rate in rates):  # NaN fails too
+        raise argparse.ArgumentTypeError(
+            f"expected dropout rates in [0, 1): one such as 0.5, or a comma-separated list with "
+            f"one per hidden layer such as 0.2,0.1, got {text!r}"
+        )
+    return rates[0] if len(rates) == 1 else rates
+
+
+def _check_per_layer(option: str, value: Any, hidden: list[int], what: str) -> None:
+    """A list given to ``option`` must have one entry per hidden layer (a single value is
+    used for every layer)."""
+    if isinstance(value, list) and len(value) != len(hidden):
+        widths = ",".join(map(str, hidden)) or "0"
+        raise _UsageError(
+            f"{option} expects one {what}, or one per hidden layer ({len(hidden)} for --hidden "
+            f"{widths}), got {len(value)}: {_show(value)}"
+        )
+
+
+def _show(value: Any) -> str:
+    """An option's value as it is typed on the command line (a flag: on or off)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("exp", "step", "cosine", "constant")
 DTYPES = ("float32", "float64")
@@ -98,6 +150,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "dtype": "float32",
     "hidden": [128],
     "activation": "relu",
+    "dropout": 0.0,
+    "batch_norm": False,
     "init": None,
     "std": None,
     "epochs": 15,
@@ -150,11 +204,21 @@ def _train_parser(sub) -> None:
     arch.add_argument("--hidden", type=_widths, action="extend", metavar="WIDTHS",
                       help="hidden layer widths, repeatable or comma-separated: --hidden 256,128"
                            " (default: 128; 0 for none, i.e. softmax regression)")
-    arch.add_argument("--activation", choices=ACTIVATIONS,
-                      help=f"hidden activation (default: {d['activation']})")
+    arch.add_argument("--activation", type=_activations, metavar="NAME[,NAME...]",
+                      help=f"hidden activation, {'|'.join(HIDDEN_ACTIVATIONS)}, for every "
+                           "hidden layer, or a comma-separated list with one per hidden layer: "
+                           f"--activation relu,tanh (default: {d['activation']})")
+    arch.add_argument("--dropout", type=_rates, metavar="RATE[,RATE...]",
+                      help="inverted dropout after each hidden activation: each unit is zeroed "
+                           "with probability RATE in training (and the rest scaled by "
+                           "1/(1-RATE)); one rate for every hidden layer, or one per hidden "
+                           "layer (default: 0, none)")
+    arch.add_argument("--batch-norm", action="store_true", default=None,
+                      help="batch normalisation between each hidden affine layer and its "
+                           "activation (default: off)")
     arch.add_argument("--init", choices=("he", "xavier"),
                       help="weight scale: he (for ReLU) or xavier (for sigmoid/tanh) (default: "
-                           "the one that suits the activation)")
+                           "the one that suits each layer's activation)")
     arch.add_argument("--std", type=_positive_float,
                       help="draw every weight as std * randn instead (the problem set's rule, "
                            "which used 0.1)")
@@ -270,8 +334,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output classes (default: 3; 1 with --output sigmoid)")
     p.add_argument("--examples", type=_positive_int, default=5, metavar="N",
                    help="examples in the batch (default: 5)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default="relu",
-                   help="hidden activation (default: relu)")
+    p.add_argument("--activation", type=_activations, default="relu",
+                   metavar="NAME[,NAME...]",
+                   help=f"hidden activation, {'|'.join(HIDDEN_ACTIVATIONS)}, or a "
+                        "comma-separated list with one per hidden layer (default: relu)")
+    p.add_argument("--dropout", type=_rates, default=0.0, metavar="RATE[,RATE...]",
+                   help="dropout after each hidden activation, one rate or one per hidden "
+                        "layer; the check holds the masks fixed (default: 0)")
+    p.add_argument("--batch-norm", action="store_true",
+                   help="batch normalisation before each hidden activation")
     p.add_argument("--output", choices=("softmax", "sigmoid"), default="softmax",
                    help="softmax cross-entropy or binary (sigmoid) cross-entropy (default: "
                         "softmax)")
@@ -320,8 +391,15 @@ def _load_split(dataset: str, split: str, dtype: str, input_max: float, train_si
     return X, y, list(image_shape)
 
 
-def _arch(model) -> str:
-    return f"{'-'.join(map(str, model.layer_sizes))} {model.activation}"
+def _arch(model, noun: str = "") -> str:
+    """``784-128-10 relu``, then ``with batch norm and dropout 0.2`` where the model has them."""
+    text = f"{'-'.join(map(str, model.layer_sizes))} {_show(model.activation)}"
+    text += f" {noun}" if noun else ""
+    extras = ["batch norm"] if model.batch_norm else []
+    rates = model.dropout if isinstance(model.dropout, list) else [model.dropout]
+    if any(rates):
+        extras.append(f"dropout {_show(model.dropout)}")
+    return text + (f" with {' and '.join(extras)}" if extras else "")
 
 
 def _model_extra(path: str) -> dict[str, Any]:
@@ -376,19 +454,14 @@ class _EpochLog(Callback):
 def _resolve_settings(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
     explicit = {key: getattr(args, key) for key in TRAIN_DEFAULTS
                 if getattr(args, key, None) is not None}
-    if saved is None:
-        settings = {**TRAIN_DEFAULTS, **explicit}
-    else:
-        settings = {**TRAIN_DEFAULTS, **saved}
-        for key, value in explicit.items():
-            if key not in RESUME_MAY_CHANGE and value != saved.get(key):
-                raise ValueError(
-                    f"--{key.replace('_', '-')} {value} differs from the checkpoint's "
-                    f"{saved.get(key)}: a resumed run keeps its settings (only --epochs may "
-                    f"change)"
-                )
-        settings.update({k: v for k, v in explicit.items() if k in RESUME_MAY_CHANGE})
-        return settings
+    if saved is not None:
+        return _resumed_settings(explicit, saved)
+    settings = {**TRAIN_DEFAULTS, **explicit}
+    _check_per_layer("--activation", settings["activation"], settings["hidden"], "name")
+    _check_per_layer("--dropout", settings["dropout"], settings["hidden"], "rate")
+    if settings["batch_norm"] and settings["batch_size"] < 2:
+        raise _UsageError(f"--batch-norm needs --batch-size 2 or more (it normalises with the "
+                          f"batch's statistics), got {settings['batch_size']}")
     if settings["lr"] is None:
         settings["lr"] = DEFAULT_LR[settings["optimizer"]]
     if settings["optimizer"] == "sgd":
@@ -400,6 +473,20 @@ def _resolve_settings(args: argparse.Namespace, saved: dict[str, Any] | None) ->
         settings["momentum"] = None
     if settings["proximal"] and not settings["l1"]:
         raise ValueError("--proximal applies the L1 penalty: give --l1 too")
+    return settings
+
+
+def _resumed_settings(explicit: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any]:
+    # Checkpoints from before an option existed were trained with its default.
+    settings = {**TRAIN_DEFAULTS, **saved}
+    for key, value in explicit.items():
+        if key not in RESUME_MAY_CHANGE and value != settings[key]:
+            raise ValueError(
+                f"--{key.replace('_', '-')} {_show(value)} differs from the checkpoint's "
+                f"{_show(settings[key])}: a resumed run keeps its settings (only --epochs may "
+                f"change)"
+            )
+    settings.update({k: v for k, v in explicit.items() if k in RESUME_MAY_CHANGE})
     return settings
 
 
@@ -490,7 +577,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if resume is None:
         model = MLP(X.shape[1], settings["hidden"], n_classes, activation=settings["activation"],
                     init=settings["init"], std=settings["std"], seed=settings["seed"],
-                    dtype=settings["dtype"])
+                    dtype=settings["dtype"], dropout=settings["dropout"],
+                    batch_norm=settings["batch_norm"])
     else:
         _check_inputs(model, X.shape[1], f"dataset {settings['dataset']!r}")
         done = resume[0]["epoch"]
@@ -545,6 +633,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "seconds_this_run": round(time.perf_counter() - started, 3),
         "resumed": bool(resume),
         "architecture": {"layer_sizes": model.layer_sizes, "activation": model.activation,
+                         "dropout": model.dropout, "batch_norm": model.batch_norm,
                          "output": model.output, "init": model.init, "std": model.std,
                          "dtype": model.dtype.name},
         "settings": settings,
@@ -715,16 +804,19 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     from .network import MLP
 
     hidden = [10] if args.hidden is None else args.hidden
+    _check_per_layer("--activation", args.activation, hidden, "name")
+    _check_per_layer("--dropout", args.dropout, hidden, "rate")
     classes = args.classes or (1 if args.output == "sigmoid" else 3)
     model = MLP(args.inputs, hidden, classes, activation=args.activation, output=args.output,
-                std=args.std, seed=args.seed, dtype=np.float64)
+                std=args.std, seed=args.seed, dtype=np.float64, dropout=args.dropout,
+                batch_norm=args.batch_norm)
     rng = np.random.default_rng(args.seed + 1)
     X = 10 * rng.standard_normal((args.examples, args.inputs))
     y = model.head.random_targets(rng, args.examples, model.output_size)
     tolerance = args.tolerance
-    errors = check_gradients(model, X, y, reg=args.reg)
-    print(f"gradient check: {'-'.join(map(str, model.layer_sizes))} {args.activation} network, "
-          f"{args.output} output, float64, {args.examples} examples, reg {args.reg:g}")
+    errors = check_gradients(model, X, y, reg=args.reg)  # holds the dropout masks fixed
+    print(f"gradient check: {_arch(model, 'network')}, {args.output} output, float64, "
+          f"{args.examples} examples, reg {args.reg:g}")
     print(f"  {'param':<6} {'shape':<12} {'max rel. error':>14}")
     for name, err in errors.items():
         flag = "ok" if err <= tolerance else "TOO LARGE"
@@ -742,6 +834,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from . import io
+    from .init import default_init
+    from .layers import BatchNorm, Dropout
 
     model = io.load(args.model)  # checks that the arrays agree with the metadata
     meta = io.load_metadata(args.model)
@@ -752,10 +846,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     extra = meta.get("extra") or {}
     n_params = sum(p.size for p in model.params.values())
     print(f"{args.model}: {meta['class']} {'-'.join(map(str, model.layer_sizes))}, "
-          f"activation {model.activation}, output {model.output}, {model.dtype.name}")
+          f"activation {_show(model.activation)}, output {model.output}, {model.dtype.name}")
+    if any(isinstance(layer, BatchNorm | Dropout) for layer in model.layers):
+        print("layers: " + " -> ".join(map(_layer_text, model.layers)))
     shapes = ", ".join(f"{k} {tuple(p.shape)}" for k, p in model.params.items())
     print(f"parameters: {n_params:,} ({shapes})")
     init = f"std {model.std:g}" if model.std is not None else f"init {model.init}"
+    if model.std is None and model.init is None and isinstance(model.activation, list):
+        # MLP(...) picks each hidden layer's scheme to suit its activation.
+        init = "init " + ",".join(map(default_init, model.activation)) + " (by activation)"
     print(f"initialisation: {init}, seed {model.seed}")
     settings = extra.get("settings")
     if settings:
@@ -779,6 +878,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _layer_text(layer) -> str:
+    from .layers import Activation, BatchNorm, Dense, Dropout
+
+    if isinstance(layer, Dense):
+        return f"affine {layer.in_features}x{layer.out_features}"
+    if isinstance(layer, BatchNorm):
+        return "batch norm"
+    if isinstance(layer, Dropout):
+        return f"dropout {layer.p:g}"
+    return layer.name if isinstance(layer, Activation) else type(layer).__name__
+
+
 # -- entry point ----------------------------------------------------------------------------------
 
 
@@ -791,6 +902,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
+    except _UsageError as exc:
+        parser.commands[args.command].error(str(exc))
     except KeyboardInterrupt:
         print("mlp: interrupted", file=sys.stderr)
         return 130

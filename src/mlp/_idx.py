@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import stat
 import struct
 import zlib
 from collections.abc import Sequence
@@ -35,6 +36,11 @@ LABELS_MAGIC = 0x0801  # 2049: uint8, 1 dimension (N,)
 N_CLASSES = 10
 
 _GZIP_MAGIC = b"\x1f\x8b"
+#: The most data an IDX file may declare (MNIST's training images are 47 MB).
+MAX_IDX_BYTES = 1 << 30
+#: Deflate cannot compress by more than about 1032:1, so a gzip file of c bytes cannot hold
+#: more than this many times c bytes of data.
+_MAX_GZIP_RATIO = 1100
 
 
 class DataFileError(ValueError):
@@ -51,11 +57,41 @@ class DataFileError(ValueError):
         super().__init__(f"{', '.join(map(str, self.paths))}: {problem}")
 
 
-def _open(path: Path):
-    """The file's byte stream, decompressed on the fly if it is gzipped."""
+def _probe(path: Path) -> tuple[bool, int, int | None]:
+    """(gzipped, size on disk, gzip's record of the data size mod 2^32 or None) of a regular
+    file; never opens anything else (a FIFO would block the reader forever)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise DataFileError(path, "not a regular file (a folder, FIFO or device)")
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == _GZIP_MAGIC
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+        size = probe.seek(0, os.SEEK_END)
+        isize = None
+        if gzipped and size >= 18:
+            probe.seek(size - 4)
+            isize = int.from_bytes(probe.read(4), "little")
+    return gzipped, size, isize
+
+
+def _check_declared(path: Path, declared: int, probe: tuple[bool, int, int | None],
+                    max_bytes: int) -> None:
+    """Refuse a header whose size claim the file cannot back, before memory is spent on it."""
+    gzipped, size, isize = probe
+    if declared > max_bytes:
+        raise DataFileError(path, f"its header declares {declared} bytes of data, more than the "
+                                  f"limit of {max_bytes} bytes")
+    if not gzipped and declared != size:
+        state = "truncated" if declared > size else "has trailing bytes"
+        raise DataFileError(path, f"{state}: the header calls for {declared} bytes of IDX data, "
+                                  f"the file holds {size}")
+    if gzipped and declared > _MAX_GZIP_RATIO * size:
+        raise DataFileError(path, f"truncated: the header calls for {declared} bytes of IDX "
+                                  f"data, more than {size} compressed bytes can hold")
+    if gzipped and isize is not None and isize != declared % (1 << 32):
+        state = "truncated" if isize < declared % (1 << 32) else "has trailing bytes"
+        raise DataFileError(path, f"{state}: the header calls for {declared} bytes of IDX data, "
+                                  f"the gzip stream records {isize}")
 
 
 def _read_exactly(stream, buffer: memoryview) -> int:
@@ -78,23 +114,26 @@ def _remaining(stream) -> int:
     return total
 
 
-def read_idx(path: os.PathLike | str) -> np.ndarray:
+def read_idx(path: os.PathLike | str, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """Read an IDX file, gzip-compressed or not, into an array of its shape and native dtype.
 
     The data is decompressed straight into the result, so reading takes no more memory than the
     array itself. Raises FileNotFoundError if ``path`` does not exist, and
     :class:`DataFileError` (a ValueError naming the file) for a wrong magic number, a header that
-    disagrees with the file's size (a truncated file), or a truncated gzip stream.
+    disagrees with the file's size (a truncated file), data larger than ``max_bytes``, or a
+    truncated gzip stream. The header's sizes are checked against the file before the array is
+    allocated.
     """
     path = Path(path)
+    probe = _probe(path)
     try:
-        with _open(path) as stream:
-            return _read_stream(path, stream)
+        with gzip.open(path, "rb") if probe[0] else open(path, "rb") as stream:
+            return _read_stream(path, stream, probe, max_bytes)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataFileError(path, f"truncated or corrupt gzip stream ({exc})") from exc
 
 
-def _read_stream(path: Path, stream) -> np.ndarray:
+def _read_stream(path: Path, stream, probe, max_bytes: int) -> np.ndarray:
     head = stream.read(4)
     if len(head) < 4:
         raise DataFileError(path, f"too short for an IDX header ({len(head)} bytes)")
@@ -119,6 +158,7 @@ def _read_stream(path: Path, stream) -> np.ndarray:
     dtype = IDX_DTYPES[code]
     count = math.prod(dims)
     expected = header + count * dtype.itemsize
+    _check_declared(path, expected, probe, max_bytes)
     data = np.empty(count, dtype=dtype)
     got = _read_exactly(stream, memoryview(data).cast("B"))
     extra = _remaining(stream) if got == data.nbytes else 0

@@ -25,11 +25,14 @@ def eval_numerical_gradient(
     while not it.finished:
         ix = it.multi_index
         old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+        # Whatever f raises (or a Ctrl-C), the entry gets its value back.
+        try:
+            x[ix] = old + h
+            fxph = f(x)
+            x[ix] = old - h
+            fxmh = f(x)
+        finally:
+            x[ix] = old
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])

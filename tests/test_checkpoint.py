@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from mlp import MLP, TwoLayerMLP
-from mlp import io as mio
+from mlp import serialization as mio
+from mlp.callbacks import Checkpoint
 from mlp.optim import SGD, Adam
 from mlp.training import Callback
 
@@ -58,7 +59,7 @@ def test_resume_from_a_checkpoint_is_exact(tmp_path, rng, make, optimizer):
     first = make()
     path = tmp_path / "ckpt.npz"
     first.train(X, y, X, y, optimizer=optimizer(),
-                callbacks=[mio.Checkpoint(path), _StopAfter(2)], **settings)
+                callbacks=[Checkpoint(path), _StopAfter(2)], **settings)
     np.random.seed(999)  # whatever happens in between must not matter
     model, snapshot = mio.load_checkpoint(path)
     assert snapshot[0]["epoch"] == 2
@@ -79,14 +80,14 @@ def test_checkpoint_every_and_at_the_end(tmp_path, rng):
 
     net = MLP(6, [4], 3, seed=0)
     net.train(X, y, num_epochs=5, batch_size=30,
-              callbacks=[mio.Checkpoint(tmp_path / "c.npz", every=2, extra=lambda: {"k": 1}),
+              callbacks=[Checkpoint(tmp_path / "c.npz", every=2, extra=lambda: {"k": 1}),
                          Spy()])
     assert saved == [2, 2, 4, 4]
     meta = mio.load_metadata(tmp_path / "c.npz")
     assert meta["training_state"]["epoch"] == 5  # the final epoch is saved by on_train_end
     assert meta["extra"] == {"k": 1}
     with pytest.raises(ValueError, match="every"):
-        mio.Checkpoint(tmp_path / "c.npz", every=0)
+        Checkpoint(tmp_path / "c.npz", every=0)
 
 
 def _mlp(*args, cwd):

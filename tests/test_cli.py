@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlp import io as mio
+from mlp import serialization as mio
 from mlp.data import load_mnist_small
 from mlp.layers import Activation, BatchNorm, Dense, Dropout
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import mlp
-from mlp import MLP, TwoLayerMLP
-from mlp import io as mio
-from mlp.io import ModelFileError
+from mlp import MLP, TwoLayerMLP, images
+from mlp import serialization as mio
+from mlp.serialization import ModelFileError
 
 
 def _same_model(a, b):
@@ -42,11 +42,9 @@ def test_round_trip_is_exact(tmp_path, rng, make):
     assert np.array_equal(net.scores(X), loaded.scores(X))
 
 
-@pytest.mark.skipif(not (hasattr(mlp, "load") and hasattr(MLP, "save")),
-                    reason="MLP.save and mlp.load are not wired to mlp.io yet")
 def test_the_public_face_save_and_load(tmp_path):
     net = TwoLayerMLP(4, 5, 3, seed=0)
-    net.save(tmp_path / "m.npz")
+    mlp.save(net, tmp_path / "m.npz")
     _same_model(net, mlp.load(tmp_path / "m.npz"))
 
 
@@ -241,7 +239,7 @@ def _stroke_image(height=120, width=90, dark_on_light=True):
 
 @pytest.mark.parametrize("dark_on_light", [True, False])
 def test_mnist_like_centres_and_scales_the_digit(dark_on_light):
-    out = mio.mnist_like(_stroke_image(dark_on_light=dark_on_light))
+    out = images.mnist_like(_stroke_image(dark_on_light=dark_on_light))
     assert out.shape == (28, 28) and out.min() >= 0 and out.max() == pytest.approx(255, abs=1)
     rows = np.flatnonzero((out > 64).any(axis=1))
     assert rows[-1] - rows[0] + 1 in (19, 20, 21)  # the longer side fills the 20-pixel box
@@ -253,28 +251,28 @@ def test_mnist_like_centres_and_scales_the_digit(dark_on_light):
 
 def test_mnist_like_rejects_blank_images():
     with pytest.raises(ValueError, match="no digit"):
-        mio.mnist_like(np.full((50, 50), 200.0))
+        images.mnist_like(np.full((50, 50), 200.0))
 
 
 def test_read_digit_image_png_jpeg_and_transparency(tmp_path):
     from PIL import Image
 
     grey = _stroke_image().astype(np.uint8)
-    expected = mio.mnist_like(grey)
+    expected = images.mnist_like(grey)
     Image.fromarray(grey).save(tmp_path / "d.png")
     Image.fromarray(grey).convert("RGB").save(tmp_path / "d.jpg", quality=90)
     rgba = np.zeros((*grey.shape, 4), np.uint8)
     rgba[..., 3] = 255 - grey  # black ink on a transparent page
     Image.fromarray(rgba, "RGBA").save(tmp_path / "t.png")
-    assert np.allclose(mio.read_digit_image(tmp_path / "d.png"), expected)
+    assert np.allclose(images.read_digit_image(tmp_path / "d.png"), expected)
     for name in ("d.jpg", "t.png"):
-        got = mio.read_digit_image(tmp_path / name)
+        got = images.read_digit_image(tmp_path / name)
         assert np.abs(got - expected).mean() < 8, name
 
 
 def test_read_digit_image_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
-        mio.read_digit_image(tmp_path / "missing.png")
+        images.read_digit_image(tmp_path / "missing.png")
     (tmp_path / "x.png").write_text("not an image")
     with pytest.raises(ValueError, match="not an image"):
-        mio.read_digit_image(tmp_path / "x.png")
+        images.read_digit_image(tmp_path / "x.png")

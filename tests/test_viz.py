@@ -9,6 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from mlp import MLP, TwoLayerMLP, viz
+from mlp.callbacks import ActivityMonitor
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +159,7 @@ def test_activity_monitor_records_every_epoch_and_plots(tmp_path):
     X, y = rng.standard_normal((80, 6)), rng.integers(0, 3, 80)
     runs = {}
     for activation in ("sigmoid", "relu"):
-        monitor = viz.ActivityMonitor(X, max_examples=50)
+        monitor = ActivityMonitor(X, max_examples=50)
         MLP(6, [5, 4], 3, activation=activation, seed=1).train(
             X, y, num_epochs=3, batch_size=20, callbacks=[monitor])
         assert monitor.history["epoch"] == [0, 1, 2, 3]

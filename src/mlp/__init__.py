@@ -1,9 +1,9 @@
 """mlp: multi-layer perceptrons from scratch in NumPy, gradient-checked and fast on the CPU."""
 
 from .gradcheck import check_gradients, eval_numerical_gradient, rel_error
-from .io import load
 from .network import MLP, TwoLayerMLP
 from .regularizers import L1, L2, ElasticNet
+from .serialization import load, save
 from .training import DivergenceError, train
 
 __version__ = "0.1.0"
@@ -17,6 +17,7 @@ __all__ = [
     "ElasticNet",
     "train",
     "load",
+    "save",
     "check_gradients",
     "eval_numerical_gradient",
     "rel_error",

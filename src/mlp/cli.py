@@ -403,7 +403,7 @@ def _arch(model, noun: str = "") -> str:
 
 
 def _model_extra(path: str) -> dict[str, Any]:
-    from .io import load_metadata
+    from .serialization import load_metadata
 
     extra = load_metadata(path).get("extra")
     return extra if isinstance(extra, dict) else {}
@@ -547,10 +547,10 @@ def _write_csv(path: Path, fields: Sequence[str], rows: list[dict[str, Any]]) ->
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from . import io
+    from . import serialization as io
+    from .callbacks import ActivityMonitor, Checkpoint, ProgressBar
     from .network import MLP
     from .regularizers import L1
-    from .viz import ActivityMonitor
 
     started = time.perf_counter()
     saved_extra: dict[str, Any] = {}
@@ -600,10 +600,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         return {"settings": settings, "input_max": input_max, "image_shape": image_shape,
                 "data": data_info, "epoch_log": log.rows, "unit_activity": monitor.history}
 
-    callbacks = [log, monitor]
+    callbacks = [log, monitor] + ([] if quiet else [ProgressBar()])
     if checkpoint is not None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        callbacks.append(io.Checkpoint(checkpoint, extra=extra))
+        callbacks.append(Checkpoint(checkpoint, extra=extra))
 
     _echo(f"mlp train: {_arch(model)} on {settings['dataset']} ({len(X)} train, {len(X_val)} "
           f"val, {len(X_test)} test), {settings['dtype']}; {_describe(settings)}"
@@ -616,7 +616,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             learning_rate=settings["lr"], reg=settings["reg"], num_epochs=settings["epochs"],
             batch_size=settings["batch_size"], optimizer=optimizer, schedule=schedule,
             regularizer=regularizer, proximal=bool(settings["proximal"]), callbacks=callbacks,
-            progress=not quiet, resume=resume,
+            resume=resume,
         )
     except KeyboardInterrupt:
         if checkpoint is not None and checkpoint.exists():
@@ -665,7 +665,7 @@ def _final_metrics(model, stats, X, y, X_val, y_val, X_test, y_test) -> dict[str
 
 def _write_outputs(out: Path, model, stats, metrics, rows, monitor, extra, image_shape,
                    X_test, y_test, plots: bool) -> list[str]:
-    from . import io
+    from . import serialization as io
 
     extra = {**extra, "metrics": {k: metrics[k] for k in
                                   ("train_accuracy", "val_accuracy", "test_accuracy")}}
@@ -708,7 +708,7 @@ def _write_outputs(out: Path, model, stats, metrics, rows, monitor, extra, image
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from . import io
+    from . import serialization as io
     from .viz import confusion_matrix
 
     model = io.load(args.model)
@@ -760,7 +760,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from . import io
+    from . import serialization as io
+    from .images import read_digit_image
 
     model = io.load(args.model)
     extra = _model_extra(args.model)
@@ -770,7 +771,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.model} was trained on {shape} images; 'mlp predict' makes "
                          "28x28 MNIST-style inputs")
     _check_inputs(model, 28 * 28, "a 28x28 image")
-    images = np.stack([io.read_digit_image(path) for path in args.images])
+    images = np.stack([read_digit_image(path) for path in args.images])
     if args.save_inputs:
         from PIL import Image
 
@@ -833,8 +834,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from . import io
-    from .init import default_init
+    from . import serialization as io
+    from .initializers import default_init
     from .layers import BatchNorm, Dropout
 
     model = io.load(args.model)  # checks that the arrays agree with the metadata

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import init as _init
+from . import initializers as _init
 
 LEAKY_RELU_SLOPE = 0.01
 #: sigmoid outputs below this or above 1 minus it, and tanh outputs beyond 1 minus it in size,
@@ -246,7 +246,7 @@ class Dense(Layer):
     """The affine map ``x @ W + b``: W (in_features, out_features), b (out_features,).
 
     Weights are drawn as ``std * randn`` if ``std`` is given (the problem set's rule), else with
-    the scale of ``init`` (``he`` or ``xavier``, see :mod:`mlp.init`); biases start at zero.
+    the scale of ``init`` (``he`` or ``xavier``, see :mod:`mlp.initializers`); biases start at zero.
     ``rng``: a NumPy Generator, or None for NumPy's global random state.
     """
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, MutableMapping, Sequence
 
 import numpy as np
 
-from . import init as _init
+from . import initializers as _init
 from ._validation import check_choice, check_nonnegative, check_positive, check_X
 from .layers import (
     HIDDEN_ACTIVATIONS,
@@ -24,6 +24,7 @@ from .layers import (
 )
 from .losses import Head, make_head
 from .regularizers import Regularizer, penalties
+from .training import train
 
 #: Rows evaluated at once by ``predict``/``scores``: large enough for BLAS to run at full speed,
 #: small enough that a chunk's activations stay in the CPU's caches and a whole dataset's are
@@ -483,20 +484,11 @@ class MLP:
         """Minibatch SGD with the problem set's signature. ``options`` (``optimizer``,
         ``schedule``, ``regularizer``, ``proximal``, ``callbacks``, ``progress``, ``resume``) and
         the returned history are described in :func:`mlp.training.train`."""
-        from .training import train
-
         return train(
             self, X, y, X_val, y_val, learning_rate=learning_rate,
             learning_rate_decay=learning_rate_decay, reg=reg, num_epochs=num_epochs,
             batch_size=batch_size, verbose=verbose, **options,
         )
-
-    def save(self, path, *, extra: dict | None = None):
-        """Write the model to an ``.npz`` file, atomically (see :func:`mlp.io.save`); load it
-        back with :func:`mlp.load`."""
-        from .io import save
-
-        return save(self, path, extra=extra)
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))

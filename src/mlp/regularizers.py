@@ -54,6 +54,11 @@ class Regularizer:
 
     include_biases: bool = False
 
+    def decay(self) -> float:
+        """The weight decay in one gradient step of size lr: its squared-norm part makes it
+        ``W <- (1 - lr * decay) W - ...`` (0 for penalties without one)."""
+        return 0.0
+
     def penalty(self, W: np.ndarray) -> float:
         """Omega(W) for one parameter array W (any shape)."""
         raise NotImplementedError
@@ -113,6 +118,9 @@ class L2(Regularizer):
     def __init__(self, lam: float, include_biases: bool = False) -> None:
         self.lam = check_nonnegative("lam", lam)
         self.include_biases = _check_flag("include_biases", include_biases)
+
+    def decay(self) -> float:
+        return 2 * self.lam
 
     def penalty(self, W: np.ndarray) -> float:
         return self.lam * float(np.vdot(W, W))
@@ -186,6 +194,9 @@ class ElasticNet(Regularizer):
         self.l1 = check_nonnegative("l1", l1)
         self.l2 = check_nonnegative("l2", l2)
         self.include_biases = _check_flag("include_biases", include_biases)
+
+    def decay(self) -> float:
+        return 2 * self.l2
 
     def penalty(self, W: np.ndarray) -> float:
         return self.l1 * float(np.abs(W).sum()) + self.l2 * float(np.vdot(W, W))

@@ -4,6 +4,7 @@ a diverging run before it destroys the parameters."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,19 +26,23 @@ def history_keys(metric: str) -> tuple[str, ...]:
 HISTORY_KEYS = history_keys("acc")[:4]
 
 
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or gradient. ``epoch`` and ``iteration`` (1-based)
-    say where; the model's parameters are left at the last values whose loss was finite."""
+#: A loss this many times its first value (or 1, if larger) means the run is diverging.
+GROWTH_LIMIT = 1e6
 
-    def __init__(
-        self, epoch: int, iteration: int, what: str, value: float, learning_rate: float
-    ) -> None:
-        self.epoch, self.iteration = epoch, iteration
-        super().__init__(
-            f"training diverged at epoch {epoch}, iteration {iteration}: the {what} is {value}. "
-            f"The parameters were restored to their last finite-loss values. "
-            f"Try a smaller learning_rate (it was {learning_rate:g} at that point)."
-        )
+
+class DivergenceError(FloatingPointError):
+    """Training diverged: a non-finite loss, gradient or parameter, or a loss grown beyond
+    ``GROWTH_LIMIT`` times its first value. ``epoch`` and ``iteration`` (1-based) say where;
+    the parameters are left at their last good values (the initial ones if the first step
+    failed), and the message names the likely cause from the run's settings."""
+
+    def __init__(self, epoch: int, iteration: int, problem: str, cause: str,
+                 restored: bool) -> None:
+        self.epoch, self.iteration, self.cause = epoch, iteration, cause
+        kept = ("The parameters were restored to their values before the step that diverged."
+                if restored else "The parameters are still the ones training started with.")
+        super().__init__(f"training diverged at epoch {epoch}, iteration {iteration}: "
+                         f"{problem}. {kept} Likely cause: {cause}.")
 
 
 @dataclass
@@ -59,14 +64,25 @@ class TrainState:
     learning_rate: float = math.nan
     history: dict[str, list[float]] = field(default_factory=dict)
     stop: bool = False
+    batch_size: int = 0
+    data: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.history:
             self.history = {key: [] for key in history_keys(self.model.head.metric)}
+        self._fingerprint: str | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """What a resumed run must share with this one: optimiser, batch size and data."""
+        if self._fingerprint is None and self.data is not None:
+            self._fingerprint = data_fingerprint(*self.data)
+        return {"optimizer": repr(self.optimizer), "batch_size": self.batch_size,
+                "data": self._fingerprint}
 
     def snapshot(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(metadata, arrays) that restore this state exactly with ``restore``."""
-        meta: dict[str, Any] = {"epoch": self.epoch, "history": self.history}
+        meta: dict[str, Any] = {"epoch": self.epoch, "history": self.history,
+                                "settings": self.settings()}
         arrays = {f"optimizer/{k}": v for k, v in self.optimizer.state_dict().items()}
         rng = self.model.rng
         if rng is None:
@@ -79,9 +95,12 @@ class TrainState:
         return meta, arrays
 
     def restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        """Load what ``snapshot`` saved (into this state, its optimiser and its model's rng)."""
-        self.epoch = int(meta["epoch"])
-        self.history = {key: list(meta["history"].get(key, []))
+        """Load what ``snapshot`` saved (into this state, its optimiser and its model's rng),
+        after checking it as strictly as any argument: a checkpoint may be damaged or crafted,
+        or belong to another run."""
+        self._check_resume(meta)
+        self.epoch = meta["epoch"]
+        self.history = {key: [float(v) for v in meta["history"].get(key, [])]
                         for key in history_keys(self.model.head.metric)}
         self.optimizer.load_state_dict(
             {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")}
@@ -97,6 +116,37 @@ class TrainState:
             self.model.rng.bit_generator.state = rng_meta
 
 
+    def _check_resume(self, meta: dict[str, Any]) -> None:
+        epoch = meta.get("epoch")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not (
+                0 <= epoch <= self.num_epochs):
+            raise ValueError(f"the checkpoint's epoch must be a whole number of completed epochs "
+                             f"in [0, num_epochs={self.num_epochs}]; got {epoch!r}")
+        history = meta.get("history")
+        if not isinstance(history, dict) or not all(
+                isinstance(v, list) and all(isinstance(x, int | float) for x in v)
+                for v in history.values()):
+            raise ValueError("the checkpoint's history must map names to lists of numbers")
+        saved = meta.get("settings")
+        if saved is None:  # written before checkpoints recorded their settings
+            return
+        for key, value in self.settings().items():
+            if saved.get(key) != value:
+                what = "training data" if key == "data" else key.replace("_", " ")
+                raise ValueError(f"cannot resume: the checkpoint's {what} was "
+                                 f"{saved.get(key)!r}, this run's is {value!r}; resume with "
+                                 "the same data and settings")
+
+
+def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """A short hash of a data set (shapes, dtypes and bytes), to recognise it on resume."""
+    digest = hashlib.blake2b(digest_size=8)
+    for a in (X, y):
+        digest.update(f"{a.shape}{a.dtype}".encode())
+        digest.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    return digest.hexdigest()
+
+
 class Callback:
     """Hooks into ``train``; override what you need. ``state`` is the run's :class:`TrainState`."""
 
@@ -107,37 +157,6 @@ class Callback:
     def on_epoch_end(self, state: TrainState) -> None: ...
 
     def on_train_end(self, state: TrainState) -> None: ...
-
-
-class ProgressBar(Callback):
-    """A tqdm bar per epoch with the live batch loss, and the accuracies at its end."""
-
-    def __init__(self, file=None) -> None:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise ImportError('progress bars need tqdm: pip install "mlp[data]"') from exc
-        self._tqdm, self._file, self._bar = tqdm, file, None
-
-    def on_batch_end(self, state: TrainState) -> None:
-        if self._bar is None:
-            self._bar = self._tqdm(total=state.iterations, file=self._file, leave=True,
-                                   desc=f"epoch {state.epoch + 1}/{state.num_epochs}",
-                                   unit="batch", dynamic_ncols=True)
-        self._bar.update(1)
-        if state.iteration % 20 == 0 or state.iteration == state.iterations:
-            self._bar.set_postfix(loss=f"{state.loss:.4f}", refresh=False)
-
-    def on_epoch_end(self, state: TrainState) -> None:
-        if self._bar is not None:
-            h, metric = state.history, state.model.head.metric
-            postfix = {"loss": f"{h['loss_history'][-1]:.4f}",
-                       f"train_{metric}": f"{h[f'train_{metric}_history'][-1]:.3f}"}
-            if h[f"val_{metric}_history"]:
-                postfix[f"val_{metric}"] = f"{h[f'val_{metric}_history'][-1]:.3f}"
-            self._bar.set_postfix(postfix)
-            self._bar.close()
-            self._bar = None
 
 
 def _checked_data(model, X, y, X_val, y_val):
@@ -152,6 +171,8 @@ def _checked_data(model, X, y, X_val, y_val):
     return X, y, X_val, y_val
 
 
+
+
 def _shuffled_batches(X, y, order, batch_size, iterations):
     """Yield ``(X_batch, y_batch)`` in the order given by ``order``.
 
@@ -163,6 +184,120 @@ def _shuffled_batches(X, y, order, batch_size, iterations):
     for it in range(iterations):
         idx = order[it * batch_size : (it + 1) * batch_size]
         yield X[idx], y[idx]
+
+
+def likely_cause(model, X: np.ndarray, learning_rate: float, terms: list[Regularizer]) -> str:
+    """The settings most likely to blame for a diverging run, most specific first."""
+    causes = []
+    scale = float(np.max(np.abs(X))) if X.size else 0.0
+    if scale > 1e3:
+        causes.append(f"the inputs are large (up to {scale:.3g} in size): scale them to about "
+                      "[-1, 1] or [0, 1]")
+    # An L2 step multiplies W by (1 - lr * decay); past 2 that factor flips and grows.
+    decay = sum(term.decay() for term in terms)
+    if learning_rate * decay >= 1:
+        causes.append(f"the L2 penalty is large for this learning rate (each step multiplies "
+                      f"the weights by 1 - {learning_rate:g} x {decay:g} = "
+                      f"{1 - learning_rate * decay:g}): lower reg or the learning rate")
+    if model.std is not None and model.std >= 1:
+        causes.append(f"the initial weight scale std={model.std:g} is large: try std=0.1 or "
+                      "leave std unset for He/Xavier initialisation")
+    causes.append(f"the learning rate, {learning_rate:g} at that point, may be too large: try a "
+                  "smaller learning_rate")
+    return "; or ".join(causes)
+
+
+class _Loop:
+    """One training run's working parts: the buffers, the slots where updates land, the
+    penalties, and the guard that undoes a step that diverged."""
+
+    def __init__(self, state: TrainState, X: np.ndarray, terms: list[Regularizer],
+                 gradient_terms: list[Regularizer], prox: Regularizer | None) -> None:
+        model = state.model
+        self.state, self.model, self.X = state, model, X
+        self.terms, self.gradient_terms, self.prox = terms, gradient_terms, prox
+        self.work = model.workspace(min(state.batch_size, X.shape[0]))
+        self.slots = model.param_slots()
+        # The update writes into a second set of buffers so that the parameters before the
+        # last step are still at hand when that step turns out to have diverged.
+        self.spare = self.work.next_params
+        self.stepped = False  # whether `spare` holds parameters of this run yet
+        self.first_loss: float | None = None
+
+    def step(self, X_batch, y_batch, lr: float, epoch: int, it: int) -> float:
+        """Loss and gradients of one batch, checked, then the update. Returns the loss."""
+        model, params = self.model, self.model.params
+        loss, grads = model.data_loss(X_batch, y_batch, self.work)
+        for term in self.terms:
+            loss += term.total_penalty(params)
+        for term in self.gradient_terms:
+            term.add_grads(params, grads, self.work.penalty)
+        gW1 = grads["W1"]
+        grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
+        self._check(loss, grad_norm, lr, epoch, it)
+        history = self.state.history
+        history["loss_history"].append(loss)
+        history["grad_magnitude_history"].append(grad_norm)
+        optimizer = self.state.optimizer
+        optimizer.begin_iteration()
+        for name, store, key in self.slots:
+            p = store[key]
+            new = np.subtract(p, optimizer.step(name, p, grads[name], lr), out=self.spare[name])
+            if self.prox is not None and self.prox.applies_to(name):
+                self.prox.prox(new, lr)
+            store[key], self.spare[name] = new, p
+        model.commit()
+        self.stepped = True
+        return loss
+
+    def _check(self, loss: float, grad_norm: float, lr: float, epoch: int, it: int) -> None:
+        if not math.isfinite(loss):
+            self.diverged(epoch, it, f"the loss is {loss}", lr)
+        if not math.isfinite(grad_norm):
+            self.diverged(epoch, it, f"the W1 gradient norm is {grad_norm}", lr)
+        if self.first_loss is None:
+            self.first_loss = loss
+        elif loss > GROWTH_LIMIT * max(self.first_loss, 1.0):
+            self.diverged(epoch, it, f"the loss grew to {loss:.3g}, more than {GROWTH_LIMIT:g} "
+                                     f"times its first value ({self.first_loss:.3g})", lr)
+
+    def check_parameters(self, lr: float, epoch: int, it: int) -> None:
+        """The last update of an epoch has no next loss to reveal it: check it directly."""
+        for name, store, key in self.slots:
+            if not np.isfinite(store[key]).all():
+                self.diverged(epoch, it, f"{name} became non-finite in the update", lr)
+
+    def diverged(self, epoch: int, it: int, problem: str, lr: float) -> None:
+        if self.stepped:
+            for name, store, key in self.slots:
+                store[key], self.spare[name] = self.spare[name], store[key]
+        cause = likely_cause(self.model, self.X, lr, self.terms)
+        raise DivergenceError(epoch, it, problem, cause, restored=self.stepped)
+
+
+def _end_of_epoch(state: TrainState, loop: _Loop, data, last_batch, epoch_loss: float) -> None:
+    """The per-epoch history: mean batch objective, validation loss, and the score."""
+    model, history = state.model, state.history
+    X, y, X_val, y_val = data
+    metric = model.head.metric
+    history["train_loss_history"].append(epoch_loss / state.iterations)
+    # Classifiers keep the problem set's cheap score on the last batch; a regression's R^2
+    # on one batch says little, so it is taken on the whole training set.
+    X_score, y_score = last_batch if metric == "acc" else (X, y)
+    history[f"train_{metric}_history"].append(
+        model.head.score(model.trusted_scores(X_score), y_score))
+    if X_val is not None:
+        val_scores = model.trusted_scores(X_val)
+        history[f"val_{metric}_history"].append(model.head.score(val_scores, y_val))
+        penalty = sum(term.total_penalty(model.params) for term in loop.terms)
+        history["val_loss_history"].append(model.head.loss(val_scores, y_val)[0] + penalty)
+
+
+def _print_epoch(state: TrainState, loss: float) -> None:
+    h, metric = state.history, state.model.head.metric
+    val = h[f"val_{metric}_history"][-1] if h[f"val_{metric}_history"] else math.nan
+    print(f"Epoch {state.epoch}: loss {loss:f}, train {metric} "
+          f"{h[f'train_{metric}_history'][-1]:f}, val {metric} {val:f}", flush=True)
 
 
 def train(
@@ -183,7 +318,6 @@ def train(
     regularizer: Regularizer | None = None,
     proximal: bool = False,
     callbacks: list[Callback] | tuple[Callback, ...] = (),
-    progress: bool = False,
     resume: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` in place with minibatch stochastic gradient descent.
@@ -193,8 +327,8 @@ def train(
     epoch). The objective of a batch is its mean loss, plus ``0.5 * reg * sum ||W||^2`` (the
     problem set's convention), plus ``regularizer``'s penalty if one is given.
 
-    X: (N, D) any real dtype (uint8 pixels are converted batch by batch); y: (N,) int labels;
-    X_val, y_val: optional validation set.
+    X: (N, D) any real dtype (uint8 pixels are converted batch by batch); y: targets as the
+    model's output expects (see :mod:`mlp.losses`); X_val, y_val: optional validation set.
 
     Optimisation: ``optimizer`` (default plain SGD, ``theta -= lr * grad``) with the rate
     ``learning_rate * schedule(t)``, t the progress in epochs; the default schedule multiplies
@@ -202,10 +336,11 @@ def train(
     ``regularizer`` by its proximal map after each step (soft-thresholding for L1, which makes
     exact zeros) instead of adding its gradient.
 
-    ``callbacks`` get ``on_train_begin/on_batch_end/on_epoch_end/on_train_end``; ``progress``
-    adds a tqdm bar; ``verbose`` prints ``Epoch k: loss L, train acc A, val acc V`` per epoch.
-    ``resume``: a ``TrainState.snapshot()`` of an earlier run with the same settings, whose
-    model parameters are already loaded; training continues after its last completed epoch.
+    ``callbacks`` (see :mod:`mlp.callbacks`: progress bar, checkpoints, early stopping) get
+    ``on_train_begin/on_batch_end/on_epoch_end/on_train_end``; ``verbose`` prints
+    ``Epoch k: loss L, train acc A, val acc V`` per epoch. ``resume``: a
+    ``TrainState.snapshot()`` of an earlier run with the same data and settings, whose model
+    parameters are already loaded; training continues after its last completed epoch.
 
     Returns a dict of lists, per iteration: ``loss_history`` (the batch objective) and
     ``grad_magnitude_history`` (the Frobenius norm of dJ/dW1), both taken before that
@@ -216,106 +351,66 @@ def train(
     set defines it) and ``val_acc_history``; for regression (``output='linear'``)
     ``train_r2_history`` (R^2 on the whole training set) and ``val_r2_history``.
 
-    Raises DivergenceError if the loss or gradient becomes NaN or inf.
+    Raises DivergenceError if the loss, a gradient or a parameter becomes NaN or inf, or the
+    loss grows beyond ``GROWTH_LIMIT`` times its first value.
     """
     X, y, X_val, y_val = _checked_data(model, X, y, X_val, y_val)
     base_lr = check_positive("learning_rate", learning_rate)
     check_positive("learning_rate_decay", learning_rate_decay)
-    reg = check_nonnegative("reg", reg)
+    terms = penalties(check_nonnegative("reg", reg), regularizer)
     num_epochs = check_positive("num_epochs", num_epochs, integer=True)
     batch_size = check_positive("batch_size", batch_size, integer=True)
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an mlp.optim.Optimizer; got {type(optimizer).__name__}")
     if schedule is not None and not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be an mlp.optim.Schedule; got {type(schedule).__name__}")
-    terms = penalties(reg, regularizer)
     if proximal and regularizer is None:
         raise ValueError("proximal=True needs a regularizer; got regularizer=None")
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks[{i}] must be an mlp.callbacks.Callback; got "
+                            f"{type(cb).__name__}")
     if schedule is None:
         schedule = ExponentialDecay(learning_rate_decay) if learning_rate_decay != 1 else Constant()
 
     n = X.shape[0]
-    iterations = max(n // batch_size, 1)
-    state = TrainState(model, optimizer or SGD(), num_epochs, iterations)
+    state = TrainState(model, optimizer or SGD(), num_epochs, max(n // batch_size, 1),
+                       batch_size=batch_size, data=(X, y))
     if resume is not None:
         state.restore(*resume)
-    callbacks = list(callbacks) + ([ProgressBar()] if progress else [])
-    batch_hooks = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
-    params = model.params
-    gradient_terms = terms[:-1] if proximal else terms
-    work = model.workspace(min(batch_size, n))
-    slots = model.param_slots()
-    # The update writes into a second set of buffers so that the parameters before the last
-    # step are still at hand when that step turns out to have diverged.
-    spare = work.next_params
-    stepped = False  # whether `spare` holds parameters of this run yet
-    history = state.history
-    metric = model.head.metric
+    loop = _Loop(state, X, terms, terms[:-1] if proximal else terms,
+                 regularizer if proximal else None)
+    _run(state, loop, (X, y, X_val, y_val), base_lr, schedule, list(callbacks), verbose)
+    return state.history
 
+
+def _run(state: TrainState, loop: _Loop, data, base_lr: float, schedule: Schedule,
+         callbacks: list[Callback], verbose: bool) -> None:
+    """The epochs: batches, steps, the end-of-epoch check and history, and the hooks."""
+    X, y = data[0], data[1]
+    n, iterations = X.shape[0], state.iterations
+    batch_hooks = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
     for cb in callbacks:
         cb.on_train_begin(state)
-    for epoch in range(state.epoch + 1, num_epochs + 1):
-        order = model.permutation(n)
-        batches = _shuffled_batches(X, y, order, batch_size, iterations)
+    for epoch in range(state.epoch + 1, state.num_epochs + 1):
+        order = state.model.permutation(n)
         epoch_loss = 0.0
-        for it, (X_batch, y_batch) in enumerate(batches):
+        for it, batch in enumerate(_shuffled_batches(X, y, order, state.batch_size, iterations)):
             lr = base_lr * schedule(epoch - 1 + it / iterations)
-            loss, grads = model.data_loss(X_batch, y_batch, work)
-            for term in terms:
-                loss += term.total_penalty(params)
-            for term in gradient_terms:
-                term.add_grads(params, grads, work.penalty)
-            gW1 = grads["W1"]
-            grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
-            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                if stepped:
-                    for name, store, key in slots:
-                        store[key], spare[name] = spare[name], store[key]
-                if math.isfinite(loss):
-                    raise DivergenceError(epoch, it + 1, "W1 gradient norm", grad_norm, lr)
-                raise DivergenceError(epoch, it + 1, "loss", loss, lr)
-            history["loss_history"].append(loss)
-            history["grad_magnitude_history"].append(grad_norm)
+            loss = loop.step(*batch, lr, epoch, it + 1)
             epoch_loss += loss
-
-            state.optimizer.begin_iteration()
-            for name, store, key in slots:
-                p = store[key]
-                delta = state.optimizer.step(name, p, grads[name], lr)
-                new = np.subtract(p, delta, out=spare[name])
-                if proximal and regularizer.applies_to(name):
-                    regularizer.prox(new, lr)
-                store[key], spare[name] = new, p
-            model.commit()
-            stepped = True
-            if batch_hooks:
-                state.epoch, state.iteration, state.loss, state.learning_rate = (
-                    epoch - 1, it + 1, loss, lr)
-                for cb in batch_hooks:
-                    cb.on_batch_end(state)
-
-        history["train_loss_history"].append(epoch_loss / iterations)
-        # Classifiers keep the problem set's cheap score on the last batch; a regression's R^2
-        # on one batch says little, so it is taken on the whole training set.
-        X_score, y_score = (X_batch, y_batch) if metric == "acc" else (X, y)
-        train_score = model.head.score(model.trusted_scores(X_score), y_score)
-        history[f"train_{metric}_history"].append(train_score)
-        val_score = math.nan
-        if X_val is not None:
-            val_scores = model.trusted_scores(X_val)
-            val_score = model.head.score(val_scores, y_val)
-            history[f"val_{metric}_history"].append(val_score)
-            val_loss = model.head.loss(val_scores, y_val)[0]
-            history["val_loss_history"].append(
-                val_loss + sum(term.total_penalty(params) for term in terms))
-        if verbose:
-            print(f"Epoch {epoch}: loss {loss:f}, train {metric} {train_score:f}, "
-                  f"val {metric} {val_score:f}", flush=True)
+            state.epoch, state.iteration, state.loss, state.learning_rate = (
+                epoch - 1, it + 1, loss, lr)
+            for cb in batch_hooks:
+                cb.on_batch_end(state)
+        loop.check_parameters(lr, epoch, iterations)
         state.epoch, state.iteration = epoch, 0
+        _end_of_epoch(state, loop, data, batch, epoch_loss)
+        if verbose:
+            _print_epoch(state, loss)
         for cb in callbacks:
             cb.on_epoch_end(state)
         if state.stop:
             break
     for cb in callbacks:
         cb.on_train_end(state)
-    return history

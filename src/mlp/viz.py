@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .layers import SATURATION
-from .training import Callback, TrainState
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -30,7 +29,6 @@ __all__ = [
     "confusion_matrix",
     "plot_confusion_matrix",
     "unit_activity",
-    "ActivityMonitor",
     "plot_unit_activity",
     "SATURATION",
 ]
@@ -269,33 +267,6 @@ def unit_activity(model, X: np.ndarray) -> list[dict[str, Any]]:
         report.append({"layer": k, "activation": layer.name, "units": h.shape[1],
                        "saturated": saturated, "dead": dead})
     return report
-
-
-class ActivityMonitor(Callback):
-    """Record :func:`unit_activity` on a fixed probe batch before training and after every
-    epoch.
-
-    ``history``: ``{"epoch": [0, 1, ...], "saturated": [[per layer], ...], "dead": [...]}``,
-    ready for :func:`plot_unit_activity`. X: (N, D) probe inputs; only the first
-    ``max_examples`` rows are used, to keep it cheap.
-    """
-
-    def __init__(self, X: np.ndarray, max_examples: int = 1000) -> None:
-        self.X = np.asarray(X)[:max_examples]
-        self.history: dict[str, list] = {"epoch": [], "saturated": [], "dead": []}
-
-    def record(self, model, epoch: int) -> None:
-        report = unit_activity(model, self.X)
-        self.history["epoch"].append(epoch)
-        self.history["saturated"].append([r["saturated"] for r in report])
-        self.history["dead"].append([r["dead"] for r in report])
-
-    def on_train_begin(self, state: TrainState) -> None:
-        if not self.history["epoch"] or self.history["epoch"][-1] != state.epoch:
-            self.record(state.model, state.epoch)
-
-    def on_epoch_end(self, state: TrainState) -> None:
-        self.record(state.model, state.epoch)
 
 
 def plot_unit_activity(

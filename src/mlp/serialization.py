@@ -1,4 +1,4 @@
-"""Saving and loading models and training checkpoints, and reading digit images.
+"""Saving and loading models and training checkpoints.
 
 A model file is a NumPy ``.npz`` archive that holds only plain arrays: the parameters
 (``params/W1``, ``params/b1``, ...) and a ``metadata`` entry, the UTF-8 bytes of a JSON object
@@ -15,21 +15,20 @@ complete and flushed to disk: a crash during a save leaves the previous file int
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .atomic import write_atomic
 from .layers import ACTIVATIONS, LAYER_TYPES, Activation, BatchNorm, Dense, Dropout, Layer
 from .network import MLP, TwoLayerMLP
-from .training import Callback, TrainState
+from .training import TrainState
 
 __all__ = [
     "FORMAT",
@@ -40,9 +39,6 @@ __all__ = [
     "load_metadata",
     "save_checkpoint",
     "load_checkpoint",
-    "Checkpoint",
-    "read_digit_image",
-    "mnist_like",
 ]
 
 FORMAT = "mlp-model"
@@ -69,36 +65,8 @@ class ModelFileError(ValueError):
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder (cannot save {path.name} there)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file readable by its owner only; give it the usual permissions.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    # The rename itself must reach the disk too, or a power cut could undo it.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_atomic(path, lambda f: np.savez(f, **arrays))
 
 
 def _json_bytes(meta: Mapping[str, Any]) -> np.ndarray:
@@ -412,116 +380,3 @@ def load_checkpoint(path: os.PathLike | str) -> tuple[MLP, Snapshot]:
     model = _build(path, meta, arrays)
     state_arrays = {key[len(STATE):]: a for key, a in arrays.items() if key.startswith(STATE)}
     return model, (state_meta, state_arrays)
-
-
-class Checkpoint(Callback):
-    """Save a checkpoint of the model and its training state after every ``every`` epochs.
-
-    ``extra``: a dict, or a function returning one at each save, stored in the checkpoint's
-    metadata (for example the settings needed to resume). Each save is atomic: a run killed at
-    any moment leaves the last complete checkpoint behind.
-    """
-
-    def __init__(
-        self,
-        path: os.PathLike | str,
-        every: int = 1,
-        extra: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
-    ) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive integer; got {every!r}")
-        self.path, self.every, self.extra = Path(path), every, extra
-        self._saved_epoch = -1
-
-    def _save(self, state: TrainState) -> None:
-        extra = self.extra() if callable(self.extra) else self.extra
-        save_checkpoint(self.path, state.model, state, extra=extra)
-        self._saved_epoch = state.epoch
-
-    def on_epoch_end(self, state: TrainState) -> None:
-        if state.epoch % self.every == 0:
-            self._save(state)
-
-    def on_train_end(self, state: TrainState) -> None:
-        if state.epoch != self._saved_epoch and state.epoch > 0:
-            self._save(state)
-
-
-# -- digit images -------------------------------------------------------------------------------
-
-#: MNIST's digits fit a 20x20 box, centred by their centre of mass in a 28x28 field.
-MNIST_SIZE, MNIST_BOX = 28, 20
-
-
-def mnist_like(grey: np.ndarray, size: int = MNIST_SIZE, box: int = MNIST_BOX) -> np.ndarray:
-    """Turn a grey image of one digit into an MNIST-style image.
-
-    grey: (H, W) grey levels 0-255, dark-on-light or light-on-dark. The background level (the
-    median of the border) is removed and the image inverted if the background is light; the
-    digit is cropped to its bounding box, scaled so its longer side is ``box`` pixels (keeping
-    the aspect ratio) and placed so its centre of mass is the centre of a ``size`` x ``size``
-    field. Returns (size, size) float64 in [0, 255], a white digit on black.
-    """
-    from PIL import Image
-
-    g = np.asarray(grey, dtype=np.float64)
-    if g.ndim != 2 or min(g.shape) < 2:
-        raise ValueError(f"grey must be a 2-D image of at least 2x2 pixels; got shape {g.shape}")
-    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
-    background = float(np.median(border))
-    if background > 127.5:
-        g, background = 255.0 - g, 255.0 - background
-    ink = np.clip(g - background, 0, None)
-    peak = float(ink.max())
-    # Less contrast than this is scanner noise or a blank page, not a digit.
-    if peak < 16:
-        raise ValueError("no digit found: the image is (almost) uniform")
-    ink /= peak
-    # The bounding box ignores faint specks (JPEG ringing, paper texture).
-    rows = np.flatnonzero((ink > 0.2).any(axis=1))
-    cols = np.flatnonzero((ink > 0.2).any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    h, w = crop.shape
-    scale = box / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = Image.fromarray(crop.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
-    digit = np.clip(np.asarray(small, dtype=np.float64), 0, 1)
-    mass = digit.sum()
-    ys, xs = np.indices(digit.shape)
-    cy, cx = (ys * digit).sum() / mass, (xs * digit).sum() / mass
-    centre = size / 2
-    top = int(np.clip(round(centre - cy), 0, size - nh))
-    left = int(np.clip(round(centre - cx), 0, size - nw))
-    out = np.zeros((size, size))
-    out[top : top + nh, left : left + nw] = digit
-    return out * 255.0
-
-
-def read_digit_image(path: os.PathLike | str) -> np.ndarray:
-    """Read a PNG/JPEG (any format Pillow reads, any size) of one digit, MNIST-style.
-
-    Colour is converted to grey, transparency composed onto white, then :func:`mnist_like`.
-    Returns (28, 28) float64 in [0, 255], a white digit on black. Raises FileNotFoundError, or
-    ValueError naming the file if it is not an image or shows no digit.
-    """
-    try:
-        from PIL import Image, ImageOps, UnidentifiedImageError
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise ImportError('reading images needs Pillow: pip install "mlp[viz]"') from exc
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                white = Image.new("RGBA", image.size, "white")
-                white.alpha_composite(image.convert("RGBA"))
-                image = white
-            grey = np.asarray(image.convert("L"), dtype=np.float64)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"{path}: not an image that Pillow can read ({exc})") from exc
-    try:
-        return mnist_like(grey)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc

@@ -1,0 +1,88 @@
+"""Reading digit images: any picture of one handwritten digit, turned into an MNIST-style
+28x28 image (``mlp predict`` uses it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["MNIST_SIZE", "MNIST_BOX", "mnist_like", "read_digit_image"]
+
+#: MNIST's digits fit a 20x20 box, centred by their centre of mass in a 28x28 field.
+MNIST_SIZE, MNIST_BOX = 28, 20
+
+
+def mnist_like(grey: np.ndarray, size: int = MNIST_SIZE, box: int = MNIST_BOX) -> np.ndarray:
+    """Turn a grey image of one digit into an MNIST-style image.
+
+    grey: (H, W) grey levels 0-255, dark-on-light or light-on-dark. The background level (the
+    median of the border) is removed and the image inverted if the background is light; the
+    digit is cropped to its bounding box, scaled so its longer side is ``box`` pixels (keeping
+    the aspect ratio) and placed so its centre of mass is the centre of a ``size`` x ``size``
+    field. Returns (size, size) float64 in [0, 255], a white digit on black.
+    """
+    from PIL import Image
+
+    g = np.asarray(grey, dtype=np.float64)
+    if g.ndim != 2 or min(g.shape) < 2:
+        raise ValueError(f"grey must be a 2-D image of at least 2x2 pixels; got shape {g.shape}")
+    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    background = float(np.median(border))
+    if background > 127.5:
+        g, background = 255.0 - g, 255.0 - background
+    ink = np.clip(g - background, 0, None)
+    peak = float(ink.max())
+    # Less contrast than this is scanner noise or a blank page, not a digit.
+    if peak < 16:
+        raise ValueError("no digit found: the image is (almost) uniform")
+    ink /= peak
+    # The bounding box ignores faint specks (JPEG ringing, paper texture).
+    rows = np.flatnonzero((ink > 0.2).any(axis=1))
+    cols = np.flatnonzero((ink > 0.2).any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    scale = box / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = Image.fromarray(crop.astype(np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
+    digit = np.clip(np.asarray(small, dtype=np.float64), 0, 1)
+    mass = digit.sum()
+    ys, xs = np.indices(digit.shape)
+    cy, cx = (ys * digit).sum() / mass, (xs * digit).sum() / mass
+    centre = size / 2
+    top = int(np.clip(round(centre - cy), 0, size - nh))
+    left = int(np.clip(round(centre - cx), 0, size - nw))
+    out = np.zeros((size, size))
+    out[top : top + nh, left : left + nw] = digit
+    return out * 255.0
+
+
+def read_digit_image(path: os.PathLike | str) -> np.ndarray:
+    """Read a PNG/JPEG (any format Pillow reads, any size) of one digit, MNIST-style.
+
+    Colour is converted to grey, transparency composed onto white, then :func:`mnist_like`.
+    Returns (28, 28) float64 in [0, 255], a white digit on black. Raises FileNotFoundError, or
+    ValueError naming the file if it is not an image or shows no digit.
+    """
+    try:
+        from PIL import Image, ImageOps, UnidentifiedImageError
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ImportError('reading images needs Pillow: pip install "mlp[viz]"') from exc
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                white = Image.new("RGBA", image.size, "white")
+                white.alpha_composite(image.convert("RGBA"))
+                image = white
+            grey = np.asarray(image.convert("L"), dtype=np.float64)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"{path}: not an image that Pillow can read ({exc})") from exc
+    try:
+        return mnist_like(grey)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc

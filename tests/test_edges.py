@@ -4,12 +4,14 @@ without import cycles."""
 
 import ast
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import mlp
+import mlp.images
 from mlp import MLP, DivergenceError
 from mlp.callbacks import Checkpoint, EarlyStopping
 from mlp.optim import SGD, Adam
@@ -245,3 +247,167 @@ def test_the_package_has_no_import_cycles():
     for name in sorted(graph):
         visit(name)
     assert math.isfinite(len(done))
+
+
+# -- hostile files ------------------------------------------------------------------------------
+
+
+def _rewrite(path, change_meta=None, change_arrays=None):
+    import json
+
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(arrays.pop("metadata").tobytes())
+    if change_meta:
+        change_meta(meta)
+    if change_arrays:
+        change_arrays(arrays)
+    text = meta if isinstance(meta, str) else json.dumps(meta)
+    np.savez(path, metadata=np.frombuffer(text.encode(), np.uint8), **arrays)
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    return mlp.save(MLP(6, [5], 3, seed=0), tmp_path / "m.npz")
+
+
+def test_metadata_claiming_a_huge_network_builds_nothing(model_file):
+    import tracemalloc
+
+    def huge(meta):
+        meta["hidden_sizes"] = [400000]
+        meta["layers"][0]["out_features"] = 400000
+        meta["layers"][2]["in_features"] = 400000
+
+    _rewrite(model_file, huge)
+    tracemalloc.start()
+    with pytest.raises(mlp.serialization.ModelFileError, match=r"W1 has shape \(6, 5\), the metadata says \(6, 400000\)"):
+        mlp.load(model_file)
+    assert tracemalloc.get_traced_memory()[1] < 10 << 20
+    tracemalloc.stop()
+
+
+def test_unknown_members_are_refused_unread(model_file):
+    _rewrite(model_file, change_arrays=lambda a: a.__setitem__("payload", np.zeros(10)))
+    with pytest.raises(mlp.serialization.ModelFileError, match="unexpected member 'payload'"):
+        mlp.load(model_file)
+
+
+def test_members_past_the_size_limit_are_refused_unread(model_file, monkeypatch):
+    """The limit is read from the archive's directory: a member that would inflate past it is
+    never decompressed (the check runs before np.load)."""
+    monkeypatch.setattr(mlp.serialization, "MAX_MODEL_BYTES", 1000)
+    monkeypatch.setattr(np, "load", None)  # reading anything would fail loudly
+    with pytest.raises(mlp.serialization.ModelFileError, match="too large: its members unpack to"):
+        mlp.load(model_file)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_model_file_with_non_finite_weights_is_refused(model_file, value):
+    def poison(arrays):
+        arrays["params/W2"][1, 2] = value
+    _rewrite(model_file, change_arrays=poison)
+    with pytest.raises(mlp.serialization.ModelFileError, match=r"W2 holds 1 non-finite value"):
+        mlp.load(model_file)
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    from mlp.layers import Dense, Layer
+
+    net = MLP(3, [4], 2, seed=0)
+    net.params["b1"][0] = np.nan
+    with pytest.raises(ValueError, match="b1 holds non-finite values"):
+        mlp.save(net, tmp_path / "m.npz")
+
+    class Square(Layer):
+        def forward(self, x, training=False, scratch=None):
+            return x * x
+
+    custom = MLP.from_layers([Dense(3, 4), Square(), Dense(4, 2)])
+    with pytest.raises(TypeError, match="cannot save a network with a Square layer"):
+        mlp.save(custom, tmp_path / "c.npz")
+    assert not list(tmp_path.iterdir())
+
+
+def test_deeply_nested_or_odd_metadata_is_refused(model_file):
+    _rewrite(model_file, change_meta=lambda m: m.__setitem__("extra", [1, 2]))
+    with pytest.raises(mlp.serialization.ModelFileError, match="'extra' must be a JSON object"):
+        mlp.serialization.load_metadata(model_file)
+    deep = '{"format": "mlp-model", "version": 2, "x": ' + "[" * 100000 + "]" * 100000 + "}"
+    _rewrite(model_file, change_meta=lambda m: None)
+    with np.load(model_file) as f:
+        arrays = {k: f[k] for k in f.files if k != "metadata"}
+    np.savez(model_file, metadata=np.frombuffer(deep.encode(), np.uint8), **arrays)
+    with pytest.raises(mlp.serialization.ModelFileError, match="damaged metadata"):
+        mlp.load(model_file)
+
+
+def test_a_fifo_is_refused_without_waiting(tmp_path):
+    import os
+
+    fifo = tmp_path / "model.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(mlp.serialization.ModelFileError, match="not a regular file"):
+        mlp.load(fifo)
+    from mlp._idx import DataFileError, read_idx
+
+    with pytest.raises(DataFileError, match="not a regular file"):
+        read_idx(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        mlp.images.read_digit_image(fifo)
+
+
+def test_idx_headers_that_claim_more_than_the_file_holds(tmp_path):
+    import gzip
+    import struct
+    import time
+
+    from mlp._idx import DataFileError, read_idx
+
+    plain = tmp_path / "images"
+    plain.write_bytes(struct.pack(">BBBB3I", 0, 0, 8, 3, 400000, 28, 28))
+    with pytest.raises(DataFileError, match="truncated: the header calls for 313600016 bytes"):
+        read_idx(plain)
+    plain.write_bytes(struct.pack(">BBBB3I", 0, 0, 8, 3, 4000000, 28, 28))
+    with pytest.raises(DataFileError, match="declares 3136000016 bytes of data, more than the"):
+        read_idx(plain)
+    packed = tmp_path / "labels.gz"
+    with gzip.open(packed, "wb") as f:
+        f.write(struct.pack(">BBBBI", 0, 0, 8, 1, 3 << 30) + bytes(1000))
+    start = time.perf_counter()
+    with pytest.raises(DataFileError, match="declares 3221225480 bytes of data, more than the limit"):
+        read_idx(packed)
+    assert time.perf_counter() - start < 1
+
+
+def test_input_that_overflows_the_network_dtype_or_is_masked():
+    net = MLP(3, [4], 2, dtype="float32", seed=0)
+    X = np.ones((4, 3))
+    X[2, 1] = 1e39  # finite in float64, inf in float32
+    with pytest.raises(ValueError, match=r"X must fit the network's float32 .* got 1e\+39 at row 2, column 1"):
+        net.predict(X)
+    with pytest.raises(ValueError, match="fit the network's float32"):
+        net.train(X, [0, 1, 0, 1])
+    masked = np.ma.masked_array(np.ones((4, 3)), mask=np.eye(4, 3, dtype=bool))
+    with pytest.raises(TypeError, match="not a masked array"):
+        net.predict(masked)
+    assert MLP(3, [4], 2, seed=0).predict(X).shape == (4,)  # float64 holds it
+
+
+def test_a_huge_picture_is_refused_from_its_header(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    for side, message in [(10000, "the image is 10000x10000 pixels, more than the"),
+                          (20000, "not an image that Pillow can read .*decompression bomb")]:
+        ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+        png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0"))
+               + chunk(b"IEND", b""))
+        (tmp_path / "big.png").write_bytes(png)
+        with pytest.raises(ValueError, match=message), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's own DecompressionBombWarning
+            mlp.images.read_digit_image(tmp_path / "big.png")

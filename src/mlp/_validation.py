@@ -4,6 +4,7 @@ inside NumPy."""
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -38,12 +39,17 @@ def check_nonnegative(name: str, value: object) -> float:
     return float(value)
 
 
-def check_X(X: object, n_features: int, name: str = "X") -> np.ndarray:
+def check_X(X: object, n_features: int, name: str = "X",
+            dtype: np.dtype | None = None) -> np.ndarray:
     """Check a batch of inputs. Returns it as a (N, n_features) array of numbers.
 
     Integer and unsigned inputs (MNIST's raw uint8 pixels) are accepted as they are; the layers
-    convert them to the network's dtype.
+    convert them to the network's dtype. With ``dtype`` (the network's), values that would
+    overflow to inf in it are refused too (1e39 is finite in float64, not in float32).
     """
+    if isinstance(X, np.ma.MaskedArray):
+        raise TypeError(f"{name} must be a plain array, not a masked array: its masked entries "
+                        "would be used as they are; fill them (X.filled(value)) or drop them")
     if not isinstance(X, np.ndarray):
         try:
             X = np.asarray(X)
@@ -66,12 +72,25 @@ def check_X(X: object, n_features: int, name: str = "X") -> np.ndarray:
             f"{name} must have {n_features} features (columns) as the network's input_size; "
             f"got shape {X.shape}"
         )
-    if np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(
-            f"{name} must be finite; got {X[tuple(bad)]} at row {bad[0]}, column {bad[1]}"
-        )
+    if np.issubdtype(X.dtype, np.floating):
+        _check_float_range(X, name, dtype)
     return X
+
+
+def _check_float_range(X: np.ndarray, name: str, dtype: np.dtype | None) -> None:
+    """Every entry finite, and finite in ``dtype`` too. The minimum and maximum reveal both
+    (NaN propagates through them) without a temporary array the size of X."""
+    lo, hi = float(X.min()), float(X.max())
+    limit = float(np.finfo(dtype if dtype is not None else X.dtype).max)
+    if math.isfinite(lo) and math.isfinite(hi) and max(hi, -lo) <= limit:
+        return
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad):
+        row, col = bad[0]
+        raise ValueError(f"{name} must be finite; got {X[row, col]} at row {row}, column {col}")
+    row, col = np.argwhere(np.abs(X) > limit)[0]
+    raise ValueError(f"{name} must fit the network's {np.dtype(dtype).name} (|x| <= {limit:.4g}); "
+                     f"got {X[row, col]} at row {row}, column {col}")
 
 
 def check_y(y: object, n: int, n_classes: int, name: str = "y") -> np.ndarray:

@@ -10,6 +10,10 @@ import numpy as np
 
 __all__ = ["MNIST_SIZE", "MNIST_BOX", "mnist_like", "read_digit_image"]
 
+#: The largest picture read (a 48-megapixel photo fits): larger ones are refused from their
+#: header, before their pixels are decoded into memory.
+MAX_PIXELS = 50_000_000
+
 #: MNIST's digits fit a 20x20 box, centred by their centre of mass in a 28x28 field.
 MNIST_SIZE, MNIST_BOX = 28, 20
 
@@ -70,17 +74,22 @@ def read_digit_image(path: os.PathLike | str) -> np.ndarray:
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ImportError('reading images needs Pillow: pip install "mlp[viz]"') from exc
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a regular file (a folder, FIFO or device)")
     try:
         with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ValueError(f"{path}: the image is {image.width}x{image.height} pixels, "
+                                 f"more than the {MAX_PIXELS:,} read; scale it down first")
             image = ImageOps.exif_transpose(image)
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 white = Image.new("RGBA", image.size, "white")
                 white.alpha_composite(image.convert("RGBA"))
                 image = white
             grey = np.asarray(image.convert("L"), dtype=np.float64)
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"{path}: not an image that Pillow can read ({exc})") from exc
     try:
         return mnist_like(grey)

@@ -403,7 +403,7 @@ class MLP:
         plus ``0.5 * reg * sum ||W||^2`` plus ``regularizer``'s penalty (see
         :mod:`mlp.regularizers`), and a dict of gradients keyed and shaped like ``params``.
         """
-        X = check_X(X, self.input_size)
+        X = check_X(X, self.input_size, dtype=self.dtype)
         terms = penalties(check_nonnegative("reg", reg), regularizer)
         if y is None:
             return self.trusted_scores(X)
@@ -416,7 +416,7 @@ class MLP:
 
     def scores(self, X: np.ndarray) -> np.ndarray:
         """Raw outputs (logits, or the regression's predictions). X: (N, D) -> (N, C)."""
-        return self.trusted_scores(check_X(X, self.input_size))
+        return self.trusted_scores(check_X(X, self.input_size, dtype=self.dtype))
 
     def trusted_scores(self, X: np.ndarray) -> np.ndarray:
         """``scores`` of an already validated X, in inference mode, a chunk of rows at a time."""
@@ -456,7 +456,7 @@ class MLP:
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """Accuracy (classifiers) or R^2 (regression) on X, y."""
-        X = check_X(X, self.input_size)
+        X = check_X(X, self.input_size, dtype=self.dtype)
         y = self.head.check_targets(y, X.shape[0], self.output_size)
         return self.head.score(self.trusted_scores(X), y)
 

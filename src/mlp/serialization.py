@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -72,9 +74,13 @@ def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
 def _json_bytes(meta: Mapping[str, Any]) -> np.ndarray:
     try:
         text = json.dumps(meta, sort_keys=True)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"extra must hold JSON-serialisable values only: {exc}") from exc
-    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    data = text.encode("utf-8")
+    if len(data) > MAX_METADATA_BYTES:
+        raise ValueError(f"the metadata would take {len(data)} bytes, more than a model file "
+                         f"may hold ({MAX_METADATA_BYTES}): keep extra small")
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 def model_metadata(model: MLP, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -111,8 +117,17 @@ def model_metadata(model: MLP, extra: Mapping[str, Any] | None = None) -> dict[s
 
 
 def _model_arrays(model: MLP) -> dict[str, np.ndarray]:
+    """The arrays to save, after refusing what :func:`load` would refuse."""
     if not isinstance(model, MLP):
         raise TypeError(f"model must be an mlp.MLP; got {type(model).__name__}")
+    for layer in model.layers:
+        if LAYER_TYPES.get(type(layer).__name__) is not type(layer):
+            raise TypeError(f"cannot save a network with a {type(layer).__name__} layer: model "
+                            f"files hold the library's layers only ({', '.join(LAYER_TYPES)})")
+    for name, a in [*model.params.items(), *model.state().items()]:
+        if not np.isfinite(a).all():
+            raise ValueError(f"cannot save the model: {name} holds non-finite values (NaN or "
+                             "inf)")
     arrays = {PARAMS + name: p for name, p in model.params.items()}
     arrays.update({STATS + name: a for name, a in model.state().items()})
     return arrays
@@ -159,24 +174,52 @@ def save_checkpoint(
 _READ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
-def _read(path: os.PathLike | str) -> tuple[Path, dict[str, Any], dict[str, np.ndarray]]:
-    path = Path(path)
+#: The most data a model file may hold once decompressed, and its metadata alone: sizes are
+#: checked from the archive's directory before anything is read.
+MAX_MODEL_BYTES = 2 << 30
+MAX_METADATA_BYTES = 64 << 20
+_MEMBER = re.compile(r"metadata|params/[A-Za-z]+\d+|stats/[a-z_]+\d+|state/[\w./-]+")
+
+
+def _check_archive(path: Path, max_bytes: int) -> None:
+    """Refuse what is not a plain model archive before reading any array from it: other kinds of
+    file, unknown members, and sizes past the limits."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a folder, not a model file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ModelFileError(path, "not a regular file (a FIFO, socket or device)")
+    with open(path, "rb") as f:
+        if f.read(6) == b"\x93NUMPY":
             raise ModelFileError(path, "a single NumPy array, not an mlp model file")
-        with loaded as npz:
-            if META_KEY not in npz.files:
-                raise ModelFileError(
-                    path, "not an mlp model file (an .npz archive without a metadata entry)"
-                )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ModelFileError(path, "not a readable mlp model file (truncated, damaged or "
+                                   f"another format: {exc})") from exc
+    names = {info.filename.removesuffix(".npy"): info for info in infos}
+    if META_KEY not in names:
+        raise ModelFileError(path, "not an mlp model file (an .npz archive without a metadata "
+                                   "entry)")
+    unknown = [name for name in names if not _MEMBER.fullmatch(name)]
+    if unknown:
+        raise ModelFileError(path, f"not an mlp model file: it holds an unexpected member "
+                                   f"{unknown[0]!r}")
+    total = sum(info.file_size for info in infos)
+    if total > max_bytes or names[META_KEY].file_size > MAX_METADATA_BYTES:
+        raise ModelFileError(path, f"too large: its members unpack to {total} bytes (metadata "
+                                   f"{names[META_KEY].file_size}); the limits are {max_bytes} "
+                                   f"and {MAX_METADATA_BYTES}")
+
+
+def _read(path: os.PathLike | str) -> tuple[Path, dict[str, Any], dict[str, np.ndarray]]:
+    path = Path(path)
+    _check_archive(path, MAX_MODEL_BYTES)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except ModelFileError:
-        raise
     except _READ_ERRORS as exc:
         raise ModelFileError(
             path, f"not a readable mlp model file (truncated, damaged or another format: {exc})"
@@ -190,7 +233,7 @@ def _decode_metadata(path: Path, raw: np.ndarray) -> dict[str, Any]:
         raise ModelFileError(path, "not an mlp model file (its metadata entry is not JSON bytes)")
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ModelFileError(path, f"damaged metadata (not valid JSON: {exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(path, f"not an mlp model file (its metadata has no format {FORMAT!r})")
@@ -201,6 +244,9 @@ def _decode_metadata(path: Path, raw: np.ndarray) -> dict[str, Any]:
             f"written in model format version {version!r}, but this version of mlp reads "
             f"versions up to {FORMAT_VERSION}: upgrade mlp",
         )
+    if not isinstance(meta.get("extra", {}), dict):
+        raise ModelFileError(path, f"damaged metadata: 'extra' must be a JSON object; got "
+                                   f"{type(meta['extra']).__name__}")
     return meta
 
 
@@ -287,6 +333,10 @@ def _check_arrays(path: Path, found: dict[str, np.ndarray], expected: dict, dtyp
         if a.dtype != dtype:
             raise ModelFileError(path, f"its {what} disagree with its metadata: {name} is "
                                        f"{a.dtype}, the metadata says {dtype}")
+        bad = np.size(a) - np.count_nonzero(np.isfinite(a))
+        if bad:
+            raise ModelFileError(path, f"damaged: {name} holds {bad} non-finite value(s) (NaN "
+                                       "or inf); a model file holds finite numbers only")
 
 
 def _make_layer(config: dict[str, Any], k: int, arrays: dict[str, np.ndarray]) -> Layer:

@@ -161,12 +161,12 @@ class Callback:
 
 def _checked_data(model, X, y, X_val, y_val):
     head = model.head
-    X = check_X(X, model.input_size, "X")
+    X = check_X(X, model.input_size, "X", model.dtype)
     y = head.check_targets(y, X.shape[0], model.output_size, "y")
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together; got only one of them")
     if X_val is not None:
-        X_val = check_X(X_val, model.input_size, "X_val")
+        X_val = check_X(X_val, model.input_size, "X_val", model.dtype)
         y_val = head.check_targets(y_val, X_val.shape[0], model.output_size, "y_val")
     return X, y, X_val, y_val
 

@@ -1,4 +1,4 @@
-"""Problem 1: the seed's algorithm (column vectors, one example), the closed forms of Q1.1-Q1.5
+"""Problem 1: the problem set's algorithm (column vectors, one example), the closed forms of Q1.1-Q1.5
 and numeric gradients agree; the column view equals the library's row view; the loss and the
 fused gradient stay finite where the sigmoid saturates."""
 
@@ -42,13 +42,13 @@ def bce(yhat, y):
 
 def problem_1_setup(seed, y, D=3, H=3):
     """A D-H-1 sigmoid network with random weights and biases, an input x (D, 1), and the
-    quantities of the seed's notation, computed here with plain NumPy (no library code)."""
+    quantities of the problem set's notation, computed here with plain NumPy (no library code)."""
     rng = np.random.default_rng(seed)
     net = MLP(D, [H], 1, activation="sigmoid", output="sigmoid", seed=seed)
     for p in net.params.values():
         p[...] = rng.standard_normal(p.shape)
     x = rng.standard_normal((D, 1))
-    W1, b1 = net.params["W1"].T, net.params["b1"].reshape(-1, 1)  # the seed's layout
+    W1, b1 = net.params["W1"].T, net.params["b1"].reshape(-1, 1)  # the problem set's layout
     W2, b2 = net.params["W2"].T, net.params["b2"].reshape(-1, 1)
     h1 = sigmoid(b1 + W1 @ x)
     h2 = sigmoid(b2 + W2 @ h1)

@@ -411,3 +411,14 @@ def test_a_huge_picture_is_refused_from_its_header(tmp_path):
         with pytest.raises(ValueError, match=message), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's own DecompressionBombWarning
             mlp.images.read_digit_image(tmp_path / "big.png")
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(seed=-1), ValueError, "seed must be an integer >= 0 or None; got -1"),
+    (dict(hidden_sizes=[10**9]), ValueError, r"a 4-1000000000-3 network needs 6\.4e\+10 bytes"),
+    (dict(input_size=10**30), ValueError, "more than this machine's memory"),
+])
+def test_absurd_construction_gets_our_message(kwargs, error, message):
+    args = dict(input_size=4, hidden_sizes=[5], output_size=3) | kwargs
+    with pytest.raises(error, match=message):
+        MLP(args.pop("input_size"), args.pop("hidden_sizes"), args.pop("output_size"), **args)

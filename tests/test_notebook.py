@@ -131,5 +131,5 @@ def test_committed_notebook_holds_a_full_mnist_run(committed):
     sigmoid = _text(_cell(committed, "sigmoid_net = TwoLayerMLP"))
     relu = _text(_cell(committed, "relu_net = TwoLayerMLP"))
     assert sigmoid.count("Epoch ") == 20
-    assert _number(r"Sigmoid test accuracy:\s+(\S+)", sigmoid) >= 0.86  # the seed: 0.8739
-    assert _number(r"ReLU test accuracy:\s+(\S+)", relu) >= 0.96  # the seed: 0.9635
+    assert _number(r"Sigmoid test accuracy:\s+(\S+)", sigmoid) >= 0.86  # the problem set: 0.8739
+    assert _number(r"ReLU test accuracy:\s+(\S+)", relu) >= 0.96  # the problem set: 0.9635

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 
 from mlp import MLP, DivergenceError, TwoLayerMLP
-from mlp.demo import SEED_FIGURES, toy_data, toy_model, toy_training
+from mlp.demo import REFERENCE_FIGURES, toy_data, toy_model, toy_training
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_toy_training_matches_the_seed(activation):
     stats = toy_training(activation)
-    expected = SEED_FIGURES[f"{activation}_final_training_loss"]
+    expected = REFERENCE_FIGURES[f"{activation}_final_training_loss"]
     assert abs(stats["loss_history"][-1] - expected) < 1e-9
     epochs = 100 if activation == "sigmoid" else 50
     assert len(stats["loss_history"]) == len(stats["grad_magnitude_history"]) == epochs

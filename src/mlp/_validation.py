@@ -25,7 +25,8 @@ def check_positive(name: str, value: object, integer: bool = False) -> float | i
     ok_type = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, ok_type):
         raise TypeError(f"{name} must be a positive {kind}; got {value!r} ({type(value).__name__})")
-    if not np.isfinite(value) or value <= 0:
+    # Python integers are finite however large (and too large for np.isfinite).
+    if value <= 0 or not (integer or math.isfinite(value)):
         raise ValueError(f"{name} must be a positive {kind}; got {value!r}")
     return int(value) if integer else float(value)
 

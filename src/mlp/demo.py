@@ -1,4 +1,4 @@
-"""The problem set's toy experiment (Q2.1-Q2.4), run end to end with the seed's reference
+"""The problem set's toy experiment (Q2.1-Q2.4), run end to end with the problem set's reference
 figures printed beside ours.
 
     python -m mlp.demo
@@ -15,7 +15,7 @@ from .gradcheck import check_gradients
 from .network import TwoLayerMLP
 
 #: The figures the problem set's notebook printed for its toy network.
-SEED_FIGURES = {
+REFERENCE_FIGURES = {
     "sigmoid_loss": 1.1822479803941373,
     "relu_loss": 1.3037878913298206,
     "sigmoid_final_training_loss": 0.10926794610680679,
@@ -56,17 +56,18 @@ def _row(label: str, ours: float, seed: float | None) -> str:
 
 
 def run_demo(out=sys.stdout) -> dict[str, float]:
-    """Run Q2.1-Q2.4 on the toy problem, print our figures beside the seed's, return ours."""
+    """Run Q2.1-Q2.4 on the toy problem, print our figures beside the problem set's, return ours."""
     start = time.perf_counter()
     X, y = toy_data()
     ours: dict[str, float] = {}
-    print("The problem set's toy network (4-10-3, 5 examples), ours beside the seed's:", file=out)
-    print(f"  {'figure':<44} {'ours':<22} {'seed':<22} |diff|", file=out)
+    print("The problem set's toy network (4-10-3, 5 examples), ours beside its reference figures:",
+          file=out)
+    print(f"  {'figure':<44} {'ours':<22} {'reference':<22} |diff|", file=out)
     for activation in ("sigmoid", "relu"):
         net = toy_model(activation)
         ours[f"{activation}_loss"] = net.loss(X, y, reg=0.1)[0]
         print(_row(f"{activation}: loss(X, y, reg=0.1)", ours[f"{activation}_loss"],
-                   SEED_FIGURES[f"{activation}_loss"]), file=out)
+                   REFERENCE_FIGURES[f"{activation}_loss"]), file=out)
         errors = check_gradients(net, X, y, reg=0.1)
         worst = max(errors, key=errors.get)
         ours[f"{activation}_max_gradient_error"] = errors[worst]
@@ -76,7 +77,8 @@ def run_demo(out=sys.stdout) -> dict[str, float]:
         key = f"{activation}_final_training_loss"
         ours[key] = stats["loss_history"][-1]
         ours[f"{activation}_mean_W1_gradient"] = float(np.mean(stats["grad_magnitude_history"]))
-        print(_row(f"{activation}: final training loss", ours[key], SEED_FIGURES[key]), file=out)
+        print(_row(f"{activation}: final training loss", ours[key], REFERENCE_FIGURES[key]),
+              file=out)
         print(_row(f"{activation}: mean ||dL/dW1|| while training",
                    ours[f"{activation}_mean_W1_gradient"], None), file=out)
     ratio = ours["relu_mean_W1_gradient"] / ours["sigmoid_mean_W1_gradient"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import os
 import re
 from collections.abc import Iterator, MutableMapping, Sequence
 
@@ -165,6 +166,7 @@ class MLP:
         if init is not None:
             check_choice("init", init, _init.INITIALIZERS)
         dtype = _check_dtype(dtype)
+        _check_size([int(input_size), *hidden_sizes, int(output_size)], dtype)
         rng = _generator(seed)
 
         self.input_size = int(input_size)
@@ -561,7 +563,27 @@ def _check_dtype(dtype) -> np.dtype:
 def _generator(seed) -> np.random.Generator | None:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"seed must be an integer or None; got {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be an integer >= 0 or None; got {seed}")
     return np.random.default_rng(seed) if seed is not None else None
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        return 1 << 40
+
+
+def _check_size(sizes: list[int], dtype: np.dtype) -> None:
+    """Refuse, before allocating, a network whose parameters alone exceed this machine's
+    memory (``hidden_sizes=[10**9]`` would otherwise fail deep inside NumPy)."""
+    count = sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+    need, have = count * dtype.itemsize, _physical_memory()
+    if need > have:
+        raise ValueError(f"a {'-'.join(map(str, sizes))} network needs {need:.3g} bytes for its "
+                         f"parameters alone, more than this machine's memory ({have:.3g} "
+                         "bytes): use smaller layers")
 
 
 def _stack(sizes, activations, rates, batch_norm, std, init, rng, dtype) -> list[Layer]:

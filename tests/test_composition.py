@@ -386,3 +386,25 @@ def test_format_1_files_still_load_and_predict_identically(name):
     np.testing.assert_array_equal(net.scores(X), expected[f"{name}/scores"])
     np.testing.assert_array_equal(net.predict(X), expected[f"{name}/predict"])
     np.testing.assert_array_equal(net.predict_proba(X), expected[f"{name}/proba"])
+
+
+def test_check_gradients_is_not_fooled_by_gradients_that_are_truly_zero():
+    """The bias before a batch norm cannot change the loss: its gradient is exactly 0, and
+    the numeric one is rounding noise, which must not read as a relative error of 1e-3."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((8, 5)), rng.integers(0, 3, 8)
+    net = MLP(5, [7, 6], 3, seed=0, batch_norm=True, activation="tanh")
+    assert np.abs(net.loss(X, y)[1]["b1"]).max() < 1e-15
+    errors = check_gradients(net, X, y, reg=0.1)
+    assert max(errors.values()) < 1e-6, errors
+    # A wrong backward is still caught: batch norm's input gradient off by 1%.
+    layer = net.layers[1]
+    right = layer.backward
+    layer.backward = lambda dout, need_dx=True, scratch=None: (
+        None if not need_dx else 1.01 * right(dout, need_dx, scratch))
+    assert check_gradients(net, X, y)["W1"] > 1e-3
+
+
+def test_repr_names_the_regression_loss():
+    assert "loss='huber', huber_delta=0.5" in repr(MLP(3, [4], 1, output="linear", loss="huber",
+                                                      huber_delta=0.5))

@@ -499,6 +499,10 @@ class MLP:
             extras += f", dropout={self.dropout!r}"
         if self.batch_norm:
             extras += ", batch_norm=True"
+        if self.head.task == "regression":
+            extras += f", loss={self.head.loss_name!r}"
+            if self.head.loss_name == "huber":
+                extras += f", huber_delta={self.head.delta:g}"
         return (
             f"{type(self).__name__}({sizes}, activation={self.activation!r}, "
             f"output={self.output!r}{extras}, dtype={self.dtype.name})"

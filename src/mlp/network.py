@@ -256,6 +256,7 @@ class MLP:
         # The input gradient is wanted only above the first layer that has parameters.
         self._first_trained = next((i for i, layer in enumerate(layers) if layer.params),
                                    len(layers))
+        self._committers = [layer for layer in layers if type(layer).commit is not Layer.commit]
         self.rng = rng
 
     @property
@@ -367,7 +368,7 @@ class MLP:
     def commit(self) -> None:
         """Tell the layers that a training step on the last forward pass was taken (batch norm
         updates its running statistics)."""
-        for layer in self.layers:
+        for layer in self._committers:
             layer.commit()
 
     def workspace(self, n: int) -> Workspace:
@@ -412,8 +413,7 @@ class MLP:
         y = self.head.check_targets(y, X.shape[0], self.output_size)
         loss, grads = self.data_loss(X, y)  # fresh arrays: no workspace
         for term in terms:
-            loss += term.total_penalty(self.params)
-            term.add_grads(self.params, grads)
+            loss += term.apply(self.params, grads)
         return loss, grads
 
     def scores(self, X: np.ndarray) -> np.ndarray:

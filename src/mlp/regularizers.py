@@ -31,6 +31,7 @@ See docs/regularization.md for the update rules these give and the experiment on
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -80,12 +81,12 @@ class Regularizer:
         """Whether the parameter called ``name`` is penalised: the weights ``W1``, ``W2``, ...,
         and with ``include_biases`` the biases ``b1``, ``b2``, ... (never batch norm's
         ``gamma``/``beta``)."""
-        return _WEIGHT.fullmatch(name) is not None or (
-            self.include_biases and _BIAS.fullmatch(name) is not None)
+        kind = _kind(name)
+        return kind == "weight" or (self.include_biases and kind == "bias")
 
     def total_penalty(self, params) -> float:
         """Sum of Omega over the penalised entries of ``params`` (a network's ``params``)."""
-        return float(sum(self.penalty(p) for name, p in params.items() if self.applies_to(name)))
+        return self.apply(params)
 
     def grad_into(self, W: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         """``grad(W)``, written into ``out`` where the subclass can (a buffer shaped like W)."""
@@ -93,17 +94,28 @@ class Regularizer:
 
     def add_grads(self, params, grads: dict[str, np.ndarray],
                   scratch: dict[str, np.ndarray] | None = None) -> None:
-        """Add dOmega/dp to ``grads[name]`` in place, for each penalised parameter ``name``.
-        ``scratch``: optional buffers shaped like the parameters, reused for the penalty's
-        gradient instead of allocating one per call."""
+        """Add dOmega/dp to ``grads[name]`` in place, for each penalised parameter ``name``."""
+        self.apply(params, grads, scratch, value=False)
+
+    def apply(self, params, grads: dict[str, np.ndarray] | None = None,
+              scratch: dict[str, np.ndarray] | None = None, value: bool = True) -> float:
+        """In one pass over ``params``: the total penalty (if ``value``), and its gradient added
+        to ``grads`` in place (if given). ``scratch``: buffers shaped like the parameters,
+        reused for the penalty's gradient instead of allocating one per call."""
+        total = 0.0
         for name, p in params.items():
-            if self.applies_to(name):
+            if not self.applies_to(name):
+                continue
+            if value:
+                total += self.penalty(p)
+            if grads is not None:
                 out = None
                 if scratch is not None:
                     out = scratch.get(name)
                     if out is None:
                         out = scratch[name] = np.empty_like(p)
                 grads[name] += self.grad_into(p, out)
+        return float(total)
 
 
 class L2(Regularizer):
@@ -217,6 +229,15 @@ class ElasticNet(Regularizer):
 
 _WEIGHT = re.compile(r"W\d+")
 _BIAS = re.compile(r"b\d+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _kind(name: str) -> str:
+    """``weight`` (W1, W2, ...), ``bias`` (b1, ...) or ``other``; cached, since training asks
+    for every parameter at every step."""
+    if _WEIGHT.fullmatch(name):
+        return "weight"
+    return "bias" if _BIAS.fullmatch(name) else "other"
 
 
 def soft_threshold(W: np.ndarray, threshold: float) -> np.ndarray:

@@ -215,7 +215,9 @@ class _Loop:
                  gradient_terms: list[Regularizer], prox: Regularizer | None) -> None:
         model = state.model
         self.state, self.model, self.X = state, model, X
-        self.terms, self.gradient_terms, self.prox = terms, gradient_terms, prox
+        self.terms, self.prox = terms, prox
+        # Each penalty with whether its gradient joins the step (a proximal one acts after it).
+        self.penalised = [(term, any(term is g for g in gradient_terms)) for term in terms]
         self.work = model.workspace(min(state.batch_size, X.shape[0]))
         self.slots = model.param_slots()
         # The update writes into a second set of buffers so that the parameters before the
@@ -223,18 +225,23 @@ class _Loop:
         self.spare = self.work.next_params
         self.stepped = False  # whether `spare` holds parameters of this run yet
         self.first_loss: float | None = None
+        self.growth_bound = math.inf
 
     def step(self, X_batch, y_batch, lr: float, epoch: int, it: int) -> float:
         """Loss and gradients of one batch, checked, then the update. Returns the loss."""
-        model, params = self.model, self.model.params
+        model = self.model
         loss, grads = model.data_loss(X_batch, y_batch, self.work)
-        for term in self.terms:
-            loss += term.total_penalty(params)
-        for term in self.gradient_terms:
-            term.add_grads(params, grads, self.work.penalty)
+        # A plain dict of this step's arrays: the penalties iterate it several times, and the
+        # checked ``model.params`` mapping costs microseconds per pass.
+        params = {name: store[key] for name, store, key in self.slots}
+        scratch = self.work.penalty
+        for term, with_grad in self.penalised:
+            loss += term.apply(params, grads if with_grad else None, scratch)
         gW1 = grads["W1"]
         grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
-        self._check(loss, grad_norm, lr, epoch, it)
+        if not (math.isfinite(loss) and math.isfinite(grad_norm)) or self.first_loss is None or (
+                loss > self.growth_bound):
+            self._check(loss, grad_norm, lr, epoch, it)
         history = self.state.history
         history["loss_history"].append(loss)
         history["grad_magnitude_history"].append(grad_norm)
@@ -257,7 +264,8 @@ class _Loop:
             self.diverged(epoch, it, f"the W1 gradient norm is {grad_norm}", lr)
         if self.first_loss is None:
             self.first_loss = loss
-        elif loss > GROWTH_LIMIT * max(self.first_loss, 1.0):
+            self.growth_bound = GROWTH_LIMIT * max(loss, 1.0)
+        elif loss > self.growth_bound:
             self.diverged(epoch, it, f"the loss grew to {loss:.3g}, more than {GROWTH_LIMIT:g} "
                                      f"times its first value ({self.first_loss:.3g})", lr)
 

@@ -422,3 +422,22 @@ def test_absurd_construction_gets_our_message(kwargs, error, message):
     args = dict(input_size=4, hidden_sizes=[5], output_size=3) | kwargs
     with pytest.raises(error, match=message):
         MLP(args.pop("input_size"), args.pop("hidden_sizes"), args.pop("output_size"), **args)
+
+
+def test_gradient_check_leaves_out_steps_across_a_kink():
+    """`mlp gradcheck --activation leaky_relu --hidden 5,5,5` once reported FAILED here: b3's
+    step moves a leaky ReLU input across 0, where the loss has no derivative."""
+    from mlp.gradcheck import gradient_check
+
+    model = MLP(4, [5, 5, 5], 3, activation="leaky_relu", std=0.1, seed=0)
+    rng = np.random.default_rng(1)
+    X, y = 10 * rng.standard_normal((5, 4)), rng.integers(0, 3, 5)
+    report = gradient_check(model, X, y, reg=0.1)
+    assert report["b3"].kinks >= 1
+    assert max(r.error for r in report.values()) < 1e-6
+    assert mlp.check_gradients(model, X, y, reg=0.1) == {k: r.error for k, r in report.items()}
+    # A wrong backward in the same network is still caught: the slope below 0 off by 2x.
+    layer = next(la for la in model.layers if getattr(la, "name", "") == "leaky_relu")
+    layer.backward = lambda dout, need_dx=True, scratch=None: dout * np.where(
+        layer.output > 0, 1.0, 0.02)
+    assert max(mlp.check_gradients(model, X, y, reg=0.1).values()) > 1e-3

@@ -4,8 +4,11 @@ the analytic ones (the problem set's ``eval_numerical_gradient`` and ``rel_error
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
+
+from .layers import Activation
 
 
 def eval_numerical_gradient(
@@ -48,33 +51,79 @@ def rel_error(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
-def check_gradients(
+class ParameterCheck(NamedTuple):
+    """One parameter's gradient check: the largest relative error over its entries, and how
+    many entries were left out because their step crossed a ReLU-like unit's kink."""
+
+    error: float
+    kinks: int
+
+
+def _sides(model) -> list[np.ndarray]:
+    """Which side of 0 every ReLU-like unit's input was on in the last forward pass."""
+    return [layer.output > 0 for layer in model.layers
+            if isinstance(layer, Activation) and layer.fn.kinked]
+
+
+def gradient_check(
     model, X: np.ndarray, y: np.ndarray, reg: float = 0.0, h: float = 1e-5
-) -> dict[str, float]:
-    """Max relative error between analytic and numeric gradients, per parameter.
+) -> dict[str, ParameterCheck]:
+    """Analytic against numeric gradients, per parameter, with the kinks accounted for.
 
     model: an :class:`mlp.MLP`; X: (N, D); y: targets as its output expects. The check runs in
     training mode with every dropout mask held fixed (``model.frozen_dropout()``), so that all
     the evaluations see the same function; batch norm uses the batch's statistics. Use float64
     models: in float32 the centred difference itself is only good to about 1e-3.
 
-    An entry whose two gradients differ by less than the centred difference's own rounding
-    error, ``10 eps max(1, |loss|) / h``, counts as exact: otherwise a gradient that is truly
-    zero (the bias of an affine layer followed by batch norm) would show that noise divided by
-    ``rel_error``'s floor of 1e-8. Returns ``{name: error}`` in ``params`` order.
+    - An entry whose two gradients differ by less than the centred difference's own rounding
+      error, ``10 eps max(1, |loss|) / h``, counts as exact: otherwise a gradient that is truly
+      zero (the bias of an affine layer followed by batch norm) would show that noise divided
+      by ``rel_error``'s floor of 1e-8.
+    - An entry whose +-h step moves some ReLU or leaky ReLU input across 0 is left out and
+      counted in ``kinks``: the loss is not differentiable along that step, so the centred
+      difference measures nothing there (it is not an error of the analytic gradient).
     """
     with model.frozen_dropout():
         loss, grads = model.loss(X, y, reg=reg)
+        base = _sides(model)
         noise = 10 * np.finfo(model.dtype).eps * max(1.0, abs(loss)) / h
+        crossed = [False]
 
         def f(_: np.ndarray) -> float:
-            return model.loss(X, y, reg=reg)[0]
+            value = model.loss(X, y, reg=reg)[0]
+            crossed[0] |= any((a != b).any() for a, b in zip(_sides(model), base, strict=True))
+            return value
 
-        errors = {}
-        for name, p in model.params.items():
-            numeric = eval_numerical_gradient(f, p, verbose=False, h=h)
-            analytic = np.asarray(grads[name], dtype=np.float64)
-            diff = np.abs(numeric - analytic)
-            rel = diff / np.maximum(1e-8, np.abs(numeric) + np.abs(analytic))
-            errors[name] = float(np.max(np.where(diff <= noise, 0.0, rel)))
-        return errors
+        return {name: _check_one(f, p, grads[name], h, noise, crossed)
+                for name, p in model.params.items()}
+
+
+def _check_one(f, p: np.ndarray, analytic: np.ndarray, h: float, noise: float,
+               crossed: list[bool]) -> ParameterCheck:
+    numeric = np.zeros(p.shape)
+    kink = np.zeros(p.shape, dtype=bool)
+    for ix in np.ndindex(p.shape):
+        crossed[0] = False
+        old = p[ix]
+        try:
+            p[ix] = old + h
+            plus = f(p)
+            p[ix] = old - h
+            minus = f(p)
+        finally:
+            p[ix] = old
+        numeric[ix], kink[ix] = (plus - minus) / (2 * h), crossed[0]
+    analytic = np.asarray(analytic, dtype=np.float64)
+    diff = np.abs(numeric - analytic)
+    rel = diff / np.maximum(1e-8, np.abs(numeric) + np.abs(analytic))
+    rel = np.where((diff <= noise) | kink, 0.0, rel)
+    return ParameterCheck(float(rel.max()) if rel.size else 0.0, int(kink.sum()))
+
+
+def check_gradients(
+    model, X: np.ndarray, y: np.ndarray, reg: float = 0.0, h: float = 1e-5
+) -> dict[str, float]:
+    """Max relative error between analytic and numeric gradients, per parameter:
+    :func:`gradient_check`'s errors (see it for the rounding floor and the kinks), in
+    ``params`` order."""
+    return {name: r.error for name, r in gradient_check(model, X, y, reg, h).items()}

@@ -168,19 +168,21 @@ class ActivationFunction(NamedTuple):
     """An elementwise activation: ``forward(a, out=None) -> h``, ``backward(dh, h) -> da`` (may
     overwrite ``dh``), and ``flat(h)``: where f'(a) is (nearly) zero, or None if it never is.
     ``saturating``: whether ``flat`` marks saturated outputs (sigmoid, tanh) rather than a
-    dead side (ReLU)."""
+    dead side (ReLU). ``kinked``: f' jumps at a = 0, that is where h changes sign (ReLU and
+    leaky ReLU), so a finite difference whose step crosses 0 is meaningless there."""
 
     forward: Callable[..., np.ndarray]
     backward: Callable[[np.ndarray, np.ndarray], np.ndarray]
     flat: Callable[[np.ndarray], np.ndarray] | None = None
     saturating: bool = False
+    kinked: bool = False
 
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
     "identity": ActivationFunction(identity_forward, identity_backward),
-    "relu": ActivationFunction(relu_forward, relu_backward, lambda h: h <= 0),
+    "relu": ActivationFunction(relu_forward, relu_backward, lambda h: h <= 0, kinked=True),
     # Leaky ReLU's slope is 0.01 everywhere below zero, never zero: it has no flat region.
-    "leaky_relu": ActivationFunction(leaky_relu_forward, leaky_relu_backward),
+    "leaky_relu": ActivationFunction(leaky_relu_forward, leaky_relu_backward, kinked=True),
     "sigmoid": ActivationFunction(
         sigmoid_forward, sigmoid_backward,
         lambda h: (h < SATURATION) | (h > 1 - SATURATION), saturating=True),
@@ -334,6 +336,11 @@ class Activation(Layer):
         self, dout: np.ndarray, need_dx: bool = True, scratch: Scratch = None
     ) -> np.ndarray | None:
         return self.fn.backward(dout, self._h) if need_dx else None
+
+    @property
+    def output(self) -> np.ndarray:
+        """h of the last forward pass (N, M)."""
+        return self._h
 
     def config(self) -> dict[str, Any]:
         return {"type": "Activation", "name": self.name}

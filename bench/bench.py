@@ -75,6 +75,22 @@ def worker_mlp(data, w: dict, dtype: str = "float32") -> dict:
     return {"seconds": seconds, "test_acc": net.accuracy(X_test, y_test)}
 
 
+def torch_epoch(model, X, y, opt, batch: int, sched_per_step=None) -> None:
+    """One epoch of minibatch training in PyTorch, shuffled, the remainder dropped (as ours)."""
+    import torch
+
+    n = len(y)
+    order = torch.randperm(n)
+    for i in range(n // batch):
+        idx = order[i * batch:(i + 1) * batch]
+        loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if sched_per_step is not None:
+            sched_per_step.step()
+
+
 def worker_torch(data, w: dict) -> dict:
     import torch
 
@@ -94,16 +110,9 @@ def worker_torch(data, w: dict) -> dict:
     opt = torch.optim.SGD([{"params": [W1, W2], "weight_decay": w["reg"]},
                            {"params": [b1, b2], "weight_decay": 0.0}], lr=w["lr"])
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, w["decay"])
-    n, B = len(y_train), w["batch"]
     start = time.perf_counter()
     for _ in range(w["epochs"]):
-        order = torch.randperm(n)
-        for i in range(n // B):
-            idx = order[i * B:(i + 1) * B]
-            loss = torch.nn.functional.cross_entropy(forward(X_train[idx]), y_train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        torch_epoch(forward, X_train, y_train, opt, w["batch"])
         with torch.no_grad():
             float((forward(X_val).argmax(1) == y_val).float().mean())
         sched.step()
@@ -200,14 +209,7 @@ def worker_t98_torch(data, w: dict) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     start = time.perf_counter()
     for _ in range(w["epochs"]):
-        order = torch.randperm(n)
-        for i in range(iters):
-            idx = order[i * B:(i + 1) * B]
-            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+        torch_epoch(model, X, y, opt, B, sched)
     seconds = time.perf_counter() - start
     with torch.no_grad():
         Xt = torch.from_numpy(X_test.astype(np.float32) / 255)
@@ -248,16 +250,9 @@ def worker_deep_torch(data, w: dict) -> dict:
     X = torch.from_numpy((X_train / np.float32(255)).astype(np.float32))
     y = torch.from_numpy(y_train.astype(np.int64))
     opt = torch.optim.SGD(model.parameters(), lr=w["lr"], momentum=w["momentum"])
-    n, B = len(y), w["batch"]
     start = time.perf_counter()
     for _ in range(w["epochs"]):
-        order = torch.randperm(n)
-        for i in range(n // B):
-            idx = order[i * B:(i + 1) * B]
-            loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        torch_epoch(model, X, y, opt, w["batch"])
     seconds = (time.perf_counter() - start) / w["epochs"]
     model.eval()
     with torch.no_grad():

@@ -1,5 +1,7 @@
 """Shared checks for the tests."""
 
+import json
+
 import numpy as np
 
 from mlp import eval_numerical_gradient
@@ -23,3 +25,16 @@ def assert_gradients_match(f, params, grads, rtol=1e-6, atol=1e-10):
             f"{name}: max relative error {rel[~ok].max():.3e} "
             f"(analytic {ana[~ok][:3]}, numeric {num[~ok][:3]})"
         )
+
+
+def rewrite_model_file(path, change_meta=None, change_arrays=None):
+    """Rewrite a model file in place after ``change_meta(meta)`` and ``change_arrays(arrays)``
+    (as a damaged or crafted file would be)."""
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(arrays.pop("metadata").tobytes())
+    if change_meta:
+        change_meta(meta)
+    if change_arrays:
+        change_arrays(arrays)
+    np.savez(path, metadata=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import rewrite_model_file
 
 import mlp
 import mlp.images
@@ -252,20 +253,6 @@ def test_the_package_has_no_import_cycles():
 # -- hostile files ------------------------------------------------------------------------------
 
 
-def _rewrite(path, change_meta=None, change_arrays=None):
-    import json
-
-    with np.load(path) as f:
-        arrays = {k: f[k] for k in f.files}
-    meta = json.loads(arrays.pop("metadata").tobytes())
-    if change_meta:
-        change_meta(meta)
-    if change_arrays:
-        change_arrays(arrays)
-    text = meta if isinstance(meta, str) else json.dumps(meta)
-    np.savez(path, metadata=np.frombuffer(text.encode(), np.uint8), **arrays)
-
-
 @pytest.fixture
 def model_file(tmp_path):
     return mlp.save(MLP(6, [5], 3, seed=0), tmp_path / "m.npz")
@@ -279,7 +266,7 @@ def test_metadata_claiming_a_huge_network_builds_nothing(model_file):
         meta["layers"][0]["out_features"] = 400000
         meta["layers"][2]["in_features"] = 400000
 
-    _rewrite(model_file, huge)
+    rewrite_model_file(model_file, huge)
     tracemalloc.start()
     with pytest.raises(mlp.serialization.ModelFileError, match=r"W1 has shape \(6, 5\), the metadata says \(6, 400000\)"):
         mlp.load(model_file)
@@ -288,7 +275,7 @@ def test_metadata_claiming_a_huge_network_builds_nothing(model_file):
 
 
 def test_unknown_members_are_refused_unread(model_file):
-    _rewrite(model_file, change_arrays=lambda a: a.__setitem__("payload", np.zeros(10)))
+    rewrite_model_file(model_file, change_arrays=lambda a: a.__setitem__("payload", np.zeros(10)))
     with pytest.raises(mlp.serialization.ModelFileError, match="unexpected member 'payload'"):
         mlp.load(model_file)
 
@@ -306,7 +293,7 @@ def test_members_past_the_size_limit_are_refused_unread(model_file, monkeypatch)
 def test_a_model_file_with_non_finite_weights_is_refused(model_file, value):
     def poison(arrays):
         arrays["params/W2"][1, 2] = value
-    _rewrite(model_file, change_arrays=poison)
+    rewrite_model_file(model_file, change_arrays=poison)
     with pytest.raises(mlp.serialization.ModelFileError, match=r"W2 holds 1 non-finite value"):
         mlp.load(model_file)
 
@@ -330,11 +317,11 @@ def test_save_refuses_what_load_would_refuse(tmp_path):
 
 
 def test_deeply_nested_or_odd_metadata_is_refused(model_file):
-    _rewrite(model_file, change_meta=lambda m: m.__setitem__("extra", [1, 2]))
+    rewrite_model_file(model_file, change_meta=lambda m: m.__setitem__("extra", [1, 2]))
     with pytest.raises(mlp.serialization.ModelFileError, match="'extra' must be a JSON object"):
         mlp.serialization.load_metadata(model_file)
     deep = '{"format": "mlp-model", "version": 2, "x": ' + "[" * 100000 + "]" * 100000 + "}"
-    _rewrite(model_file, change_meta=lambda m: None)
+    rewrite_model_file(model_file, change_meta=lambda m: None)
     with np.load(model_file) as f:
         arrays = {k: f[k] for k in f.files if k != "metadata"}
     np.savez(model_file, metadata=np.frombuffer(deep.encode(), np.uint8), **arrays)

@@ -5,6 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import rewrite_model_file
 
 import mlp
 from mlp import MLP, TwoLayerMLP, images
@@ -168,17 +169,6 @@ def test_truncated_file(tmp_path):
             mio.load(path)
 
 
-def _rewrite(path, change_meta=None, change_arrays=None):
-    with np.load(path) as f:
-        arrays = {k: f[k] for k in f.files}
-    meta = json.loads(arrays.pop("metadata").tobytes())
-    if change_meta:
-        change_meta(meta)
-    if change_arrays:
-        change_arrays(arrays)
-    np.savez(path, metadata=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
-
-
 @pytest.mark.parametrize("change_meta, change_arrays, message", [
     (None, lambda a: a.__setitem__("params/W1", np.zeros((4, 4))),
      r"W1 has shape \(4, 4\), the metadata says \(4, 3\)"),
@@ -199,7 +189,7 @@ def _rewrite(path, change_meta=None, change_arrays=None):
 def test_arrays_and_metadata_must_agree(tmp_path, change_meta, change_arrays, message):
     path = tmp_path / "m.npz"
     mio.save(MLP(4, [3], 2, seed=0), path)
-    _rewrite(path, change_meta, change_arrays)
+    rewrite_model_file(path, change_meta, change_arrays)
     with pytest.raises(ModelFileError, match=message):
         mio.load(path)
 

@@ -24,23 +24,26 @@ def eval_numerical_gradient(
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"x must be a float NumPy array; got {type(x).__name__}")
     grad = np.zeros(x.shape, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        # Whatever f raises (or a Ctrl-C), the entry gets its value back.
-        try:
-            x[ix] = old + h
-            fxph = f(x)
-            x[ix] = old - h
-            fxmh = f(x)
-        finally:
-            x[ix] = old
-        grad[ix] = (fxph - fxmh) / (2 * h)
+    for ix, plus, minus in _centred_pairs(f, x, h):
+        grad[ix] = (plus - minus) / (2 * h)
         if verbose:
             print(ix, grad[ix])
-        it.iternext()
     return grad
+
+
+def _centred_pairs(f: Callable[[np.ndarray], float], x: np.ndarray, h: float):
+    """Yield ``(index, f(x + h e), f(x - h e))`` for every entry of x, perturbed in place and
+    restored exactly afterwards, whatever f raises (or a Ctrl-C)."""
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        try:
+            x[ix] = old + h
+            plus = f(x)
+            x[ix] = old - h
+            minus = f(x)
+        finally:
+            x[ix] = old
+        yield ix, plus, minus
 
 
 def rel_error(x: np.ndarray, y: np.ndarray) -> float:
@@ -102,17 +105,10 @@ def _check_one(f, p: np.ndarray, analytic: np.ndarray, h: float, noise: float,
                crossed: list[bool]) -> ParameterCheck:
     numeric = np.zeros(p.shape)
     kink = np.zeros(p.shape, dtype=bool)
-    for ix in np.ndindex(p.shape):
-        crossed[0] = False
-        old = p[ix]
-        try:
-            p[ix] = old + h
-            plus = f(p)
-            p[ix] = old - h
-            minus = f(p)
-        finally:
-            p[ix] = old
+    crossed[0] = False
+    for ix, plus, minus in _centred_pairs(f, p, h):
         numeric[ix], kink[ix] = (plus - minus) / (2 * h), crossed[0]
+        crossed[0] = False
     analytic = np.asarray(analytic, dtype=np.float64)
     diff = np.abs(numeric - analytic)
     rel = diff / np.maximum(1e-8, np.abs(numeric) + np.abs(analytic))

@@ -325,6 +325,20 @@ def spawn(name: str, workload: str, data_dir: str | None,
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def alternate(names: list[str], workload: str, args) -> dict[str, list[dict]]:
+    """``args.repeats`` runs of each worker, one of each per repeat, so that a slow spell of
+    the machine hits them all alike."""
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for rep in range(args.repeats):
+        for name in names:
+            r = spawn(name, workload, args.data, args.baseline)
+            if r:
+                runs[name].append(r)
+        print(f"  {workload} repeat {rep + 1}/{args.repeats}: " + ", ".join(
+            f"{n} {runs[n][-1]['seconds']:.2f}s" for n in names if runs[n]), flush=True)
+    return runs
+
+
 def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
@@ -364,14 +378,7 @@ def main() -> int:
         results["blas"] = gemm["blas"]
         print(f"BLAS: {gemm['blas']}")
         baseline = ["mlp" + BASELINE] if args.baseline else []
-        runs: dict[str, list[dict]] = {name: [] for name in ["mlp", *baseline, *others]}
-        for rep in range(args.repeats):
-            for name in runs:  # alternate: one run of each per repeat
-                r = spawn(name, "problem", args.data, args.baseline)
-                if r:
-                    runs[name].append(r)
-            print(f"  repeat {rep + 1}/{args.repeats}: " + ", ".join(
-                f"{n} {runs[n][-1]['seconds']:.2f}s" for n in runs if runs[n]))
+        runs = alternate(["mlp", *baseline, *others], "problem", args)
         f64 = spawn("mlp-float64", "problem", args.data)
         flops = workload_flops(n_train, n_val, PROBLEM_SET_WORKLOAD)
         floor = flops / (gemm["gflops"] * 1e9)
@@ -424,13 +431,7 @@ def main() -> int:
         targets.append(("2. wide network >= 75% of the GEMM rate", share >= 0.75, f"{share:.0%}"))
 
     if "t98" in parts:
-        names = ["t98-mlp"] + (["t98-torch"] if "torch" in others else [])
-        runs = {name: [] for name in names}
-        for _ in range(args.repeats):
-            for name in names:
-                r = spawn(name, "t98", args.data)
-                if r:
-                    runs[name].append(r)
+        runs = alternate(["t98-mlp"] + (["t98-torch"] if "torch" in others else []), "t98", args)
         print(f"\nTime to 98% test accuracy, recipe {T98_RECIPE} (Adam with decoupled weight "
               "decay, warm-up then cosine, pixels / 255, trained on all 60,000 images):")
         t98 = {}
@@ -452,12 +453,7 @@ def main() -> int:
 
     if "deep" in parts:
         names = ["deep-plain", "deep-extras"] + (["deep-torch"] if "torch" in others else [])
-        runs = {name: [] for name in names}
-        for _ in range(args.repeats):
-            for name in names:
-                r = spawn(name, "deep", args.data)
-                if r:
-                    runs[name].append(r)
+        runs = alternate(names, "deep", args)
         deep = {name: {"s_per_epoch": median_of(rs, "seconds"),
                        "test_acc": median_of(rs, "test_acc")} for name, rs in runs.items() if rs}
         print(f"\nDeep network 784-{'-'.join(map(str, DEEP_WORKLOAD['hidden']))}-10, batch "

@@ -390,8 +390,8 @@ PROBLEM_2_MNIST = [
     """),
     code(r"""
     # Plot the loss function and train / validation accuracies; visualize the weights
-    from mlp.utils import plot_stats, show_net_weights, visualize_grid  # noqa: F401
     from mlp.callbacks import ActivityMonitor
+    from mlp.utils import plot_stats, show_net_weights, visualize_grid  # noqa: F401
 
     input_size = 28 * 28
     hidden_size = 64

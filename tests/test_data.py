@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -30,7 +31,6 @@ from mlp.data import (
     download_dataset,
     get_MNIST_data,
     load_dataset,
-    load_fashion_mnist,
     load_idx_folder,
     load_mnist,
     load_mnist_small,
@@ -39,6 +39,7 @@ from mlp.data import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = Path(str(resources.files("mlp").joinpath("datasets", "mnist-small")))
 FULL = os.environ.get("MLP_DATA_DIR")
 needs_full = pytest.mark.skipif(
     not FULL, reason="MLP_DATA_DIR is unset: it names the folder of the full MNIST files"
@@ -440,12 +441,11 @@ def test_uncompressed_files(tmp_path):
 def test_fashion_mnist_uses_the_same_loader(tmp_path, monkeypatch):
     good = fake_files(seed=7)
     folder = write_files(tmp_path / "fashion", good)
-    ds = load_fashion_mnist(folder, n_val=N_VAL)
+    ds = load_dataset("fashion-mnist", folder, n_val=N_VAL)
     np.testing.assert_array_equal(ds.y_test, expected_arrays(good)[3][8:])
     # Its own variable: MLP_DATA_DIR holds MNIST, whose files have the same names.
     monkeypatch.setenv("MLP_DATA_DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("MLP_FASHION_MNIST_DIR", str(folder))
-    np.testing.assert_array_equal(load_fashion_mnist(n_val=N_VAL).y_test, ds.y_test)
     np.testing.assert_array_equal(load_dataset("fashion-mnist", n_val=N_VAL).y_test, ds.y_test)
     assert data.SOURCES["fashion-mnist"].checksums[TRAIN_IMAGES].startswith("md5:8d4fb7e6")
 
@@ -453,8 +453,9 @@ def test_fashion_mnist_uses_the_same_loader(tmp_path, monkeypatch):
 def test_fashion_mnist_downloads_into_its_own_cache(tmp_path, server):
     good = fake_files(seed=8)
     url = server.serve("fashion", good)
-    load_fashion_mnist(
-        cache_dir=tmp_path / "c", mirrors=url, checksums=md5s(good), n_val=N_VAL, progressbar=False
+    load_dataset(
+        "fashion-mnist", cache_dir=tmp_path / "c", mirrors=url, checksums=md5s(good), n_val=N_VAL,
+        progressbar=False,
     )
     assert_cache_clean(tmp_path / "c" / "fashion-mnist", good)
     assert not (tmp_path / "c" / "mnist").exists()
@@ -542,7 +543,7 @@ def test_subset_loads_offline(monkeypatch, tmp_path):
 
 
 def test_subset_is_small():
-    folder = Path(data.__file__).parent / "datasets" / "mnist-small"
+    folder = BUNDLED
     sizes = {p.name: p.stat().st_size for p in folder.iterdir() if p.suffix == ".gz"}
     assert set(sizes) == set(data.FILES) and sum(sizes.values()) < 2_000_000
 
@@ -568,7 +569,7 @@ def test_subset_script_reproduces_the_bundled_files(tmp_path):
         check=True,
         capture_output=True,
     )
-    bundled = Path(data.__file__).parent / "datasets" / "mnist-small"
+    bundled = BUNDLED
     for name in data.FILES:
         assert (tmp_path / name).read_bytes() == (bundled / name).read_bytes(), name
 
@@ -612,3 +613,127 @@ def test_get_mnist_data_reads_mlp_data_dir(monkeypatch):
     monkeypatch.setenv("MLP_DATA_DIR", FULL)
     X_train, y_train, *_ = get_MNIST_data(dtype=np.uint8)
     assert X_train.dtype == np.uint8 and y_train[0] == 5
+
+
+# --- timeouts and options that do not apply ------------------------------------------------
+
+
+@pytest.fixture
+def stalled_server():
+    """Accepts connections and never answers."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held, stop = [], threading.Event()
+
+    def accept():
+        server.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/stall/"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_stalled_mirror_times_out_and_the_next_is_tried(tmp_path, server, stalled_server):
+    good = fake_files()
+    mirrors = [stalled_server, server.serve("ok", good)]
+    folder = download_dataset("mnist", tmp_path / "c", mirrors=mirrors, checksums=md5s(good),
+                              progressbar=False, timeout=0.3)
+    assert_cache_clean(folder, good)
+    with pytest.raises(ConnectionError) as info:
+        load_mnist(cache_dir=tmp_path / "d", mirrors=stalled_server, checksums=md5s(good),
+                   progressbar=False, timeout=0.3)
+    message = str(info.value)
+    assert f"{stalled_server}{TRAIN_IMAGES}: no answer within 0.3 s (the mirror stalled)" in message
+    assert "\n" not in message  # one line, however many mirrors
+    assert_cache_clean(tmp_path / "d" / "mnist", good)
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("inf"), float("nan"), "5", True])
+def test_timeout_must_be_positive_seconds(tmp_path, timeout):
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        download_dataset("mnist", tmp_path, timeout=timeout)
+
+
+def test_download_options_do_not_apply_to_a_folder_or_the_subset(fake_folder):
+    with pytest.raises(TypeError, match="timeout apply to downloadable datasets"):
+        load_dataset(fake_folder, n_val=N_VAL, timeout=5)
+    with pytest.raises(TypeError, match="mirrors, data_dir apply to downloadable datasets"):
+        load_dataset("mnist-small", "/x", mirrors="http://x/")
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        load_idx_folder(fake_folder / "nope")
+
+
+def test_one_loader_for_every_dataset(fake_folder):
+    """load_mnist, load_mnist_small and load_idx_folder are load_dataset with a name."""
+    for a, b in zip(load_mnist(fake_folder, n_val=N_VAL),
+                    load_dataset("mnist", fake_folder, n_val=N_VAL), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(load_mnist_small(), load_dataset("mnist-small"), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert load_idx_folder(fake_folder, n_val=0).X_train.shape == (N_TRAIN, 784)
+    with pytest.raises(ValueError, match=r"n_val must be in \[0, 12\) for 12 training images; "
+                                         "got 10000"):
+        load_dataset(fake_folder)  # a folder keeps MNIST's 10,000 for validation
+
+
+# --- uint8 pixels read as scaled floats ---------------------------------------------------------
+
+
+def test_scaled_pixels_train_exactly_like_floats():
+    """Training on ScaledPixels gives bit for bit the parameters and history of training on the
+    float copy: the training loop and the network read their inputs only by indexing."""
+    from mlp import MLP
+    from mlp.data import ScaledPixels
+
+    ds = load_mnist_small(dtype=np.uint8)
+    X, X_val = ds.X_train[:600], ds.X_val[:200]
+    results = []
+    for inputs in ((X.astype(np.float32) / 255, X_val.astype(np.float32) / 255),
+                   (ScaledPixels.wrap(X, 255, np.float32), ScaledPixels.wrap(X_val, 255,
+                                                                              np.float32))):
+        net = MLP(784, [16], 10, seed=0, dtype="float32", batch_norm=True)
+        history = net.train(inputs[0], ds.y_train[:600], inputs[1], ds.y_val[:200],
+                            num_epochs=2, batch_size=50, learning_rate=0.1)
+        results.append((net, history, net.predict(inputs[1])))
+    (a, ha, pa), (b, hb, pb) = results
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name], err_msg=name)
+    assert ha == hb
+    np.testing.assert_array_equal(pa, pb)
+
+
+def test_scaled_pixels_never_show_their_bytes():
+    from mlp.data import ScaledPixels
+
+    raw = np.array([[0, 51, 255], [102, 0, 1]], dtype=np.uint8)
+    X = ScaledPixels.wrap(raw, 255, np.float32)
+    assert X.dtype == np.uint8 and X.shape == (2, 3) and len(X) == 2  # the storage's
+    expected = raw.astype(np.float32) / 255
+    np.testing.assert_array_equal(X[[1, 0]], expected[[1, 0]])
+    np.testing.assert_array_equal(X[1:], expected[1:])
+    assert X[0, 1] == np.float32(0.2) and X[1:].dtype == np.float32
+    np.testing.assert_array_equal(X.reshape(3, 2)[0], expected.reshape(3, 2)[0])
+    assert X.max() == 1.0 and np.abs(X).dtype == np.float32  # ufuncs see the values
+    assert np.mean(X) == pytest.approx(expected.mean())  # so do NumPy's functions
+    np.testing.assert_array_equal(X.astype(np.float64), expected.astype(np.float64))
+    assert np.asarray(X).dtype == np.uint8  # the storage itself, for fingerprints
+    with pytest.raises(TypeError, match="read-only"):
+        np.add(X, 1, out=X)
+    with pytest.raises(ValueError, match="read-only"):
+        X[0, 0] = 1
+    with pytest.raises(TypeError, match="stored must be uint8"):
+        ScaledPixels.wrap(expected, 255, np.float32)
+    assert "uint8 / 255 as float32" in repr(X)

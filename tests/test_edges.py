@@ -336,7 +336,7 @@ def test_a_fifo_is_refused_without_waiting(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(mlp.serialization.ModelFileError, match="not a regular file"):
         mlp.load(fifo)
-    from mlp._idx import DataFileError, read_idx
+    from mlp.data.idx import DataFileError, read_idx
 
     with pytest.raises(DataFileError, match="not a regular file"):
         read_idx(fifo)
@@ -349,7 +349,7 @@ def test_idx_headers_that_claim_more_than_the_file_holds(tmp_path):
     import struct
     import time
 
-    from mlp._idx import DataFileError, read_idx
+    from mlp.data.idx import DataFileError, read_idx
 
     plain = tmp_path / "images"
     plain.write_bytes(struct.pack(">BBBB3I", 0, 0, 8, 3, 400000, 28, 28))

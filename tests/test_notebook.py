@@ -66,7 +66,7 @@ def test_problem_1_derivations_match_backprop(executed):
     text = _text(_cell(executed, "derivation vs backprop"))
     errors = [float(v) for v in re.findall(r"max rel\. error (\S+)", text)]
     assert len(errors) == 4 and max(errors) < 1e-12
-    numeric = [float(v) for v in re.findall(r"'(\d\.\de-\d+)'", text)]
+    numeric = [float(v) for v in re.findall(r"'(\d\.\de[-+]\d+)'", text)]
     assert len(numeric) == 4 and max(numeric) < 1e-7
 
 

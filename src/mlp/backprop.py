@@ -608,12 +608,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Backpropagation through Problem 1's 3-3-1 sigmoid network, step by step, "
         "each gradient checked against centred differences.",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and x (0)")
+
+    def one_line_error(message: str):  # argparse's, without the usage line above it
+        parser.exit(2, f"{parser.prog}: error: {message} (see '{parser.prog} --help')\n")
+
+    parser.error = one_line_error  # type: ignore[method-assign]
+
+    def seed(text: str) -> int:
+        if not text.isdigit():
+            raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+        return int(text)
+
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the weights and x (0)")
     parser.add_argument("--label", type=float, default=1.0, help="the label y in [0, 1] (1)")
     parser.add_argument("--fused", action="store_true",
                         help="start at grad_a2 J = y_hat - y, as the library does, instead of "
                         "grad_yhat L")
     args = parser.parse_args(argv)
+    try:
+        _check_label(args.label)
+    except ValueError as exc:  # a label outside [0, 1]: a usage error, said in one line
+        parser.error(f"argument --label: {exc}")
     net, x, _ = example_network(args.seed)
     checks = explain_backward(net, x, args.label, fused=args.fused)
     return 0 if max(c.rel_error for c in checks) < 1e-6 else 1

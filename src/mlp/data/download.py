@@ -9,14 +9,20 @@ it. Reading a cache that is already complete needs NumPy and the standard librar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
+import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._idx import DataFileError, read_images, read_labels
+from .idx import DataFileError, read_images, read_labels
+
+#: Seconds to wait for a mirror's next bytes before trying the next mirror.
+DEFAULT_TIMEOUT = 60.0
 
 FILES = (
     "train-images-idx3-ubyte.gz",
@@ -73,6 +79,14 @@ _INSTALL_HINT = (
     "Without them, point MLP_DATA_DIR (or data_dir=) at a folder holding the four MNIST files, "
     "or use load_mnist_small() for the subset bundled with the package."
 )
+
+
+def check_timeout(timeout: object) -> float:
+    """``timeout`` as a float, if it is a positive finite number of seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not (
+            0 < timeout < math.inf):
+        raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
+    return float(timeout)
 
 
 def default_cache_dir() -> Path:
@@ -194,35 +208,73 @@ def fetch_file(
     progressbar: bool,
     timeout: float,
 ) -> Path:
-    """Download ``name`` from the first mirror that serves it with checksum ``known``."""
-    pooch = _import_pooch()
-    import requests  # pooch's own dependency: its errors are the network failures
+    """Download ``name`` from the first mirror that serves it with checksum ``known``.
 
+    ``timeout``: seconds to wait for a mirror's next bytes (to connect, for the answer, and
+    between chunks) before giving up on it; a mirror that stalls is reported as such.
+    """
+    pooch = _import_pooch()
     target = folder / name
     failures: list[str] = []
     bad_content = False
-    for base in mirrors:
-        url = base.rstrip("/") + "/" + name
-        downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
-        try:
-            pooch.retrieve(url, known_hash=known, fname=name, path=folder, downloader=downloader)
-        except ValueError as exc:
-            # pooch has already deleted the download: it never reached its final name.
-            bad_content = True
-            failures.append(f"{url}: checksum mismatch, the download was discarded ({exc})")
-            continue
-        except requests.RequestException as exc:
-            failures.append(f"{url}: the download failed and was discarded ({exc})")
-            continue
-        validate_file(target)
-        return target
-    problem = "could not be downloaded from any mirror:\n  " + "\n  ".join(failures)
+    with _quiet(pooch.get_logger()):
+        for base in mirrors:
+            url = base.rstrip("/") + "/" + name
+            failure = _try_mirror(pooch, url, name, folder, known, progressbar, timeout)
+            if failure is None:
+                validate_file(target)
+                return target
+            problem, wrong_checksum = failure
+            bad_content = bad_content or wrong_checksum
+            failures.append(f"{url}: {problem}")
+    problem = "could not be downloaded from any mirror: " + "; ".join(failures)
     if bad_content:
         raise DataFileError(target, problem)
     raise ConnectionError(
-        f"{target}: {problem}\nCheck the network, or pass data_dir= / set the folder variable "
+        f"{target}: {problem}. Check the network, or pass data_dir= / set the folder variable "
         "(MLP_DATA_DIR for MNIST) to a folder holding the files, or use load_mnist_small()."
     )
+
+
+@contextlib.contextmanager
+def _quiet(logger) -> Iterator[None]:
+    """Without pooch's "Downloading data from ..." line: the progress bar says enough, and a
+    failure is reported once, by the exception."""
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _try_mirror(pooch, url: str, name: str, folder: Path, known: str, progressbar: bool,
+                timeout: float) -> tuple[str, bool] | None:
+    """Download ``url`` into ``folder/name``: None if it worked, else what went wrong and
+    whether it was the content (a checksum mismatch) rather than the network."""
+    import requests  # pooch's own dependency: its errors are the network failures
+
+    downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+    try:
+        pooch.retrieve(url, known_hash=known, fname=name, path=folder, downloader=downloader)
+    except ValueError as exc:
+        # pooch has already deleted the download: it never reached its final name.
+        return f"checksum mismatch, the download was discarded ({exc})", True
+    except requests.RequestException as exc:
+        return _network_failure(exc, timeout), False
+    return None
+
+
+def _network_failure(exc: Exception, timeout: float) -> str:
+    """What went wrong with one mirror, in a few words on one line."""
+    import requests
+
+    # A mirror that stops sending mid-file surfaces as a ConnectionError wrapping urllib3's
+    # ReadTimeoutError, not as requests' Timeout: recognise both.
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
+        return f"no answer within {timeout:g} s (the mirror stalled), the download was discarded"
+    detail = " ".join(str(exc).split())
+    return f"the download failed and was discarded ({detail})"
 
 
 def download_dataset(
@@ -232,15 +284,17 @@ def download_dataset(
     mirrors: Sequence[str] | str | None = None,
     checksums: Mapping[str, str] | None = None,
     progressbar: bool = True,
-    timeout: float = 60.0,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Path:
     """Make sure the cache holds the four files of ``name`` ('mnist' or 'fashion-mnist').
 
     Files already cached with the right checksum are kept; the others are downloaded from the
     first of ``mirrors`` (base URLs; default: the public mirrors) that serves them with the
-    right checksum (default: the checksums the mirrors publish). Returns the folder
-    ``<cache_dir>/<name>``; ``cache_dir`` defaults to :func:`default_cache_dir`.
+    right checksum (default: the checksums the mirrors publish), waiting at most ``timeout``
+    seconds for a stalled mirror. Returns the folder ``<cache_dir>/<name>``; ``cache_dir``
+    defaults to :func:`default_cache_dir`.
     """
+    timeout = check_timeout(timeout)
     source = get_source(name)
     known = resolve_checksums(source, checksums)
     mirrors = resolve_mirrors(source, mirrors)

@@ -224,3 +224,19 @@ def test_os_errors_name_the_path(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(info, "run", raising(PermissionError(13, "Permission denied", "x.npz")))
     assert command.main(["info", "x.npz"]) == 2
     assert capsys.readouterr().err == "mlp info: error: x.npz: permission denied\n"
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ({"input_max": 0}, "input_max must be a number in (0, 1e6]"),
+    ({"input_max": "255"}, "input_max must be a number in (0, 1e6]"),
+    ({"image_shape": [28, -1]}, "image_shape must be two positive integers"),
+])
+def test_crafted_extra_metadata_is_one_line(tmp_path, extra, fragment):
+    from helpers import rewrite_model_file
+
+    from mlp.network import MLP
+    from mlp.serialization import save
+
+    path = save(MLP(784, [8], 10, seed=0), tmp_path / "m.npz", extra={"input_max": 1.0})
+    rewrite_model_file(path, change_meta=lambda m: m["extra"].update(extra))
+    assert_one_line_error(mlp("evaluate", str(path), cwd=tmp_path), fragment)

@@ -143,3 +143,24 @@ def test_resume_keeps_the_settings(tmp_path):
     longer = _mlp("train", "--resume", "r/checkpoint.npz", "--epochs", "4", "-q", cwd=tmp_path)
     assert longer.returncode == 0, longer.stderr
     assert mio.load_metadata(tmp_path / "r" / "checkpoint.npz")["training_state"]["epoch"] == 4
+
+
+def test_an_optimizer_state_saved_per_parameter_resumes_exactly(tmp_path, rng):
+    """Checkpoints written before the flat layout keep momentum per parameter (``W1``, ...)."""
+    X, y = _data(rng)
+    settings = dict(learning_rate=0.01, num_epochs=4, batch_size=16, reg=1e-3)
+    whole = MLP(6, [8, 5], 3, seed=11)
+    whole.train(X, y, optimizer=Adam(), **settings)
+    first = MLP(6, [8, 5], 3, seed=11)
+    path = tmp_path / "ckpt.npz"
+    first.train(X, y, optimizer=Adam(), callbacks=[Checkpoint(path), _StopAfter(2)], **settings)
+    model, (meta, arrays) = mio.load_checkpoint(path)
+    sizes = [(name, p.shape) for name, p in model.params.items()]
+    for suffix in (".m", ".v"):
+        flat, offset = arrays.pop(f"optimizer/all{suffix}"), 0
+        for name, shape in sizes:
+            n = int(np.prod(shape))
+            arrays[f"optimizer/{name}{suffix}"] = flat[offset:offset + n].reshape(shape)
+            offset += n
+    model.train(X, y, optimizer=Adam(), resume=(meta, arrays), **settings)
+    _assert_same_params(whole, model)

@@ -12,7 +12,8 @@ A network is a list of layers (see :class:`mlp.MLP`). A layer
 - never writes into the array its forward pass was given (another layer may have kept it), and
   may overwrite the ``dout`` its backward pass was given (nobody else reads it);
 - writes its outputs into ``scratch``'s buffers when given one (training reuses the same buffers
-  for every batch) and into fresh arrays otherwise.
+  for every batch) and into fresh arrays otherwise; the gradient of its parameter ``key`` goes
+  to ``scratch["d" + key]`` (training points those into one flat array of all gradients).
 
 The activations' backward rules are written in terms of the activation's *output* ``h``: for all
 of them the derivative can be recovered from ``h`` alone, so the pre-activation is never kept.

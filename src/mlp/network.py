@@ -81,15 +81,13 @@ class Workspace:
     """Buffers for training on batches of ``n`` rows, reused for every batch so that an
     iteration allocates nothing of the size of a layer: the batch converted to the network's
     dtype, each layer's scratch (outputs, input gradients, parameter gradients), the head's,
-    the parameters' next values (``next_params``, written by an update while the current ones
-    stay intact until the next loss shows they are good) and the penalties' gradients."""
+    and the penalties' gradients."""
 
     def __init__(self, model: MLP, n: int) -> None:
         self.n = n
         self.batch = np.empty((n, model.input_size), model.dtype)
         self.layers: list[dict[str, np.ndarray]] = [{} for _ in model.layers]
         self.head: dict[str, np.ndarray] = {}
-        self.next_params = {name: np.empty_like(p) for name, p in model.params.items()}
         self.penalty: dict[str, np.ndarray] = {}
 
 
@@ -425,9 +423,14 @@ class MLP:
         n = X.shape[0]
         chunk = min(EVAL_CHUNK, n)
         scratches = [{} for _ in self.layers]
+        # One conversion buffer for every chunk: a fresh 1.6 MB array per chunk would cost its
+        # page faults again each time.
+        rows = np.empty((chunk, self.input_size), dtype=self.dtype)
         scores = np.empty((n, self.output_size), dtype=self.dtype)
         for start in range(0, n, chunk):
-            h = np.asarray(X[start : start + chunk], dtype=self.dtype)
+            block = X[start : start + chunk]
+            h = rows[: len(block)]
+            np.copyto(h, block, casting="unsafe")
             for layer, scratch in zip(self.layers, scratches, strict=True):
                 h = layer.forward(h, False, scratch)
             scores[start : start + len(h)] = h

@@ -207,9 +207,73 @@ def likely_cause(model, X: np.ndarray, learning_rate: float, terms: list[Regular
     return "; or ".join(causes)
 
 
+class FlatParameters:
+    """A network's parameters packed into one flat array, so that an update is a few NumPy calls
+    for the whole network rather than a few per parameter.
+
+    Two value buffers alternate: an update reads ``current`` and writes ``other``, and the layers
+    then compute with the new views, so the values before the last step stay at hand until
+    the next loss shows they are good. The gradients live in a third buffer, which the layers
+    fill in their backward pass (the workspace's ``"d" + key`` scratch entries point into it).
+    """
+
+    def __init__(self, model, work) -> None:
+        self.slots = model.param_slots()
+        total = sum(store[key].size for _, store, key in self.slots)
+        self.values = [np.empty(total, model.dtype), np.empty(total, model.dtype)]
+        self.grad = np.empty(total, model.dtype)
+        self.views: list[dict[str, np.ndarray]] = [{}, {}]
+        self.grads: dict[str, np.ndarray] = {}
+        offset = 0
+        scratch_of = {id(layer): work.layers[i] for i, layer in enumerate(model.layers)}
+        for name, store, key in self.slots:
+            shape, size = store[key].shape, store[key].size
+            for views, flat in zip(self.views, self.values, strict=True):
+                views[name] = flat[offset : offset + size].reshape(shape)
+            self.grads[name] = self.grad[offset : offset + size].reshape(shape)
+            layer = model._slots[name][0]
+            scratch_of[id(layer)]["d" + key] = self.grads[name]
+            self.views[0][name][...] = store[key]
+            offset += size
+        self.current = 0
+        self._bind(0)
+
+    def _bind(self, which: int) -> None:
+        self.current = which
+        views = self.views[which]
+        for name, store, key in self.slots:
+            store[key] = views[name]
+
+    def step(self, optimizer: Optimizer, lr: float, prox: Regularizer | None) -> None:
+        """current - optimizer's step -> other, then compute with ``other``."""
+        new = 1 - self.current
+        optimizer.begin_iteration()
+        delta = optimizer.step("all", self.values[self.current], self.grad, lr)
+        np.subtract(self.values[self.current], delta, out=self.values[new])
+        if prox is not None:
+            for name, view in self.views[new].items():
+                if prox.applies_to(name):
+                    prox.prox(view, lr)
+        self._bind(new)
+
+    def undo(self) -> None:
+        """Compute with the values before the last step again."""
+        self._bind(1 - self.current)
+
+    def adopt_state(self, optimizer: Optimizer) -> None:
+        """Pack an optimiser state saved per parameter (``W1``, ``W1.m``, ...; checkpoints
+        written before the flat layout) into the flat layout's ``all``, ``all.m``, ..."""
+        names = [name for name, _, _ in self.slots]
+        for suffix in {k[len(names[0]):] for k in optimizer.state if k.startswith(names[0])}:
+            parts = [optimizer.state.pop(name + suffix, None) for name in names]
+            if all(part is not None for part in parts):
+                optimizer.state["all" + suffix] = np.concatenate(
+                    [np.ravel(part) for part in parts]).astype(self.grad.dtype)
+
+
 class _Loop:
-    """One training run's working parts: the buffers, the slots where updates land, the
-    penalties, and the guard that undoes a step that diverged."""
+    """One training run's working parts: the buffers, the flat parameters, the penalties, and
+    the guard that undoes a step that diverged."""
 
     def __init__(self, state: TrainState, X: np.ndarray, terms: list[Regularizer],
                  gradient_terms: list[Regularizer], prox: Regularizer | None) -> None:
@@ -219,21 +283,16 @@ class _Loop:
         # Each penalty with whether its gradient joins the step (a proximal one acts after it).
         self.penalised = [(term, any(term is g for g in gradient_terms)) for term in terms]
         self.work = model.workspace(min(state.batch_size, X.shape[0]))
-        self.slots = model.param_slots()
-        # The update writes into a second set of buffers so that the parameters before the
-        # last step are still at hand when that step turns out to have diverged.
-        self.spare = self.work.next_params
-        self.stepped = False  # whether `spare` holds parameters of this run yet
+        self.flat = FlatParameters(model, self.work)
+        self.flat.adopt_state(state.optimizer)
+        self.stepped = False  # whether the other buffer holds parameters of this run yet
         self.first_loss: float | None = None
         self.growth_bound = math.inf
 
     def step(self, X_batch, y_batch, lr: float, epoch: int, it: int) -> float:
         """Loss and gradients of one batch, checked, then the update. Returns the loss."""
-        model = self.model
-        loss, grads = model.data_loss(X_batch, y_batch, self.work)
-        # A plain dict of this step's arrays: the penalties iterate it several times, and the
-        # checked ``model.params`` mapping costs microseconds per pass.
-        params = {name: store[key] for name, store, key in self.slots}
+        loss, grads = self.model.data_loss(X_batch, y_batch, self.work)
+        params = self.flat.views[self.flat.current]
         scratch = self.work.penalty
         for term, with_grad in self.penalised:
             loss += term.apply(params, grads if with_grad else None, scratch)
@@ -245,15 +304,8 @@ class _Loop:
         history = self.state.history
         history["loss_history"].append(loss)
         history["grad_magnitude_history"].append(grad_norm)
-        optimizer = self.state.optimizer
-        optimizer.begin_iteration()
-        for name, store, key in self.slots:
-            p = store[key]
-            new = np.subtract(p, optimizer.step(name, p, grads[name], lr), out=self.spare[name])
-            if self.prox is not None and self.prox.applies_to(name):
-                self.prox.prox(new, lr)
-            store[key], self.spare[name] = new, p
-        model.commit()
+        self.flat.step(self.state.optimizer, lr, self.prox)
+        self.model.commit()
         self.stepped = True
         return loss
 
@@ -271,14 +323,15 @@ class _Loop:
 
     def check_parameters(self, lr: float, epoch: int, it: int) -> None:
         """The last update of an epoch has no next loss to reveal it: check it directly."""
-        for name, store, key in self.slots:
-            if not np.isfinite(store[key]).all():
-                self.diverged(epoch, it, f"{name} became non-finite in the update", lr)
+        flat = self.flat
+        if not np.isfinite(flat.values[flat.current]).all():
+            bad = next(name for name, v in flat.views[flat.current].items()
+                       if not np.isfinite(v).all())
+            self.diverged(epoch, it, f"{bad} became non-finite in the update", lr)
 
     def diverged(self, epoch: int, it: int, problem: str, lr: float) -> None:
         if self.stepped:
-            for name, store, key in self.slots:
-                store[key], self.spare[name] = self.spare[name], store[key]
+            self.flat.undo()
         cause = likely_cause(self.model, self.X, lr, self.terms)
         raise DivergenceError(epoch, it, problem, cause, restored=self.stepped)
 

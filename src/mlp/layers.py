@@ -21,6 +21,7 @@ of them the derivative can be recovered from ``h`` alone, so the pre-activation 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -123,6 +124,13 @@ def leaky_relu_backward(dh: np.ndarray, h: np.ndarray) -> np.ndarray:
     return dh
 
 
+@functools.lru_cache(maxsize=8)
+def log_tiny(dtype: np.dtype) -> float:
+    """log of the smallest normal number of a float dtype: the floor below which values would
+    turn subnormal (cached: np.finfo is slow, and every training step asks)."""
+    return float(np.log(np.finfo(dtype).tiny))
+
+
 def expit(a: np.ndarray) -> np.ndarray:
     """The logistic function 1 / (1 + exp(-a)), in place. a: any shape.
 
@@ -143,7 +151,7 @@ def sigmoid_forward(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     1e-299 in float64): a subnormal h would slow the next layer's matrix products many times
     over, and the change is far below the precision of anything computed from h.
     """
-    out = np.maximum(a, float(np.log(np.finfo(a.dtype).tiny)) + 20, out=out)
+    out = np.maximum(a, log_tiny(a.dtype) + 20, out=out)
     return expit(out)
 
 

@@ -91,19 +91,20 @@ def torch_epoch(model, X, y, opt, batch: int, sched_per_step=None) -> None:
             sched_per_step.step()
 
 
-def worker_torch(data, w: dict) -> dict:
+def worker_torch(data, w: dict, dtype: str = "float32") -> dict:
     import torch
 
     torch.manual_seed(0)
+    tdtype = getattr(torch, dtype)
     X_train, y_train, X_val, y_val, X_test, y_test = (torch.from_numpy(np.ascontiguousarray(a))
                                                       for a in data)
-    W1 = (w["std"] * torch.randn(D, w["hidden"])).requires_grad_()
-    b1 = torch.zeros(w["hidden"], requires_grad=True)
-    W2 = (w["std"] * torch.randn(w["hidden"], C)).requires_grad_()
-    b2 = torch.zeros(C, requires_grad=True)
+    W1 = (w["std"] * torch.randn(D, w["hidden"], dtype=tdtype)).requires_grad_()
+    b1 = torch.zeros(w["hidden"], dtype=tdtype, requires_grad=True)
+    W2 = (w["std"] * torch.randn(w["hidden"], C, dtype=tdtype)).requires_grad_()
+    b2 = torch.zeros(C, dtype=tdtype, requires_grad=True)
 
     def forward(x):
-        return torch.relu(x.float() @ W1 + b1) @ W2 + b2
+        return torch.relu(x.to(tdtype) @ W1 + b1) @ W2 + b2
 
     # The problem set's objective: mean cross-entropy + 0.5 * reg * ||W||^2, i.e. SGD with
     # weight decay `reg` on the weights only.
@@ -265,6 +266,7 @@ WORKERS = {
     "mlp": lambda data, w: worker_mlp(data, w, "float32"),
     "mlp-float64": lambda data, w: worker_mlp(data, w, "float64"),
     "torch": worker_torch,
+    "torch-float64": lambda data, w: worker_torch(data, w, "float64"),
     "sklearn": worker_sklearn,
     "gemm": worker_gemm,
     "t98-mlp": worker_t98_mlp,
@@ -379,7 +381,10 @@ def main() -> int:
         print(f"BLAS: {gemm['blas']}")
         baseline = ["mlp" + BASELINE] if args.baseline else []
         runs = alternate(["mlp", *baseline, *others], "problem", args)
-        f64 = spawn("mlp-float64", "problem", args.data)
+        f64_names = ["mlp-float64"] + (["torch-float64"] if "torch" in others else [])
+        f64_runs = alternate(f64_names, "problem", args)
+        f64 = {name: {"median_s": median_of(rs, "seconds"), "test_acc": median_of(rs, "test_acc")}
+               for name, rs in f64_runs.items() if rs}
         flops = workload_flops(n_train, n_val, PROBLEM_SET_WORKLOAD)
         floor = flops / (gemm["gflops"] * 1e9)
         table = {}
@@ -391,31 +396,36 @@ def main() -> int:
         ours = table["mlp"]["median_s"]
         print("\nProblem-set workload: 784-64-10 ReLU, batch 100, 20 epochs, SGD 1e-3, decay 0.95, "
               "reg 0.5, float32")
-        print(f"  {'':10}{'median s':>10}{'peak MB':>10}{'test acc':>10}{'ours / it':>11}")
+        print(f"  {'':14}{'median s':>10}{'peak MB':>10}{'test acc':>10}{'ours / it':>11}")
         for name, row in table.items():
             row["ours_over_it"] = ours / row["median_s"]
-            print(f"  {name:10}{row['median_s']:>10.2f}{row['peak_rss_mb']:>10.0f}"
+            print(f"  {name:14}{row['median_s']:>10.2f}{row['peak_rss_mb']:>10.0f}"
                   f"{row['test_acc']:>10.4f}{row['ours_over_it']:>11.2f}")
         print(f"  floor: {flops / 1e9:.0f} GFLOP / {gemm['gflops']:.0f} GFLOP/s float32 GEMM at "
               f"these shapes = {floor:.2f} s; ours / floor = {ours / floor:.2f}")
-        print(f"  float64 run: {f64['seconds']:.2f} s, test acc {f64['test_acc']:.4f}")
+        for name, row in f64.items():
+            print(f"  {name:14}{row['median_s']:>10.2f}{'':>10}{row['test_acc']:>10.4f}")
+        results["problem"] = {"table": table, "floor_s": floor, "gemm_gflops": gemm["gflops"],
+                              "ours_over_floor": ours / floor, "float64": f64}
         if baseline:
             ratio = table[baseline[0]]["ours_over_it"]
             print(f"  against the baseline {args.baseline}: ours / baseline = {ratio:.2f}")
             targets.append(("problem-set workload no slower than the baseline", ratio <= 1.0,
                             f"{ratio:.2f} x"))
-        results["problem"] = {"table": table, "floor_s": floor, "gemm_gflops": gemm["gflops"],
-                           "ours_over_floor": ours / floor, "float64": f64}
-        for name in others:
-            ratio = table[name]["ours_over_it"]
-            targets.append((f"1. problem-set time <= 0.5 x {name}", ratio <= 0.5, f"{ratio:.2f}"))
-        targets.append(("1. problem-set time <= 1.3 x floor", ours / floor <= 1.3,
+        if "torch" in table:
+            ratio = table["torch"]["ours_over_it"]
+            targets.append(("1. float32 time <= 0.45 x PyTorch's", ratio <= 0.45, f"{ratio:.2f}"))
+        targets.append(("1. float32 time <= 1.8 x the floor", ours / floor <= 1.8,
                         f"{ours / floor:.2f}"))
-        gap = abs(table["mlp"]["test_acc"] - f64["test_acc"]) * 100
+        if "torch-float64" in f64:
+            ratio = f64["mlp-float64"]["median_s"] / f64["torch-float64"]["median_s"]
+            targets.append(("1. float64 time <= 0.6 x PyTorch's float64", ratio <= 0.6,
+                            f"{ratio:.2f}"))
+        gap = abs(table["mlp"]["test_acc"] - f64["mlp-float64"]["test_acc"]) * 100
         targets.append(("1. float32 accuracy within 0.3 points of float64", gap <= 0.3,
                         f"{gap:.2f} points"))
         peak = table["mlp"]["peak_rss_mb"]
-        targets.append(("3. peak memory of the problem-set run <= 150 MB", peak <= 150,
+        targets.append(("6. peak memory of the problem-set run <= 100 MB", peak <= 100,
                         f"{peak:.0f} MB"))
 
     if "wide" in parts:
@@ -428,7 +438,7 @@ def main() -> int:
               f"{rate:.0f} GFLOP/s, {share:.0%} of the {gemm['gflops']:.0f} GFLOP/s GEMM rate")
         results["wide"] = {"median_s": seconds, "gflops": rate, "gemm_gflops": gemm["gflops"],
                            "share": share}
-        targets.append(("2. wide network >= 75% of the GEMM rate", share >= 0.75, f"{share:.0%}"))
+        targets.append(("2. wide network >= 85% of the GEMM rate", share >= 0.85, f"{share:.0%}"))
 
     if "t98" in parts:
         runs = alternate(["t98-mlp"] + (["t98-torch"] if "torch" in others else []), "t98", args)
@@ -444,7 +454,7 @@ def main() -> int:
         mine = t98["t98-mlp"]
         reached = mine["test_acc"] >= 0.98
         targets.append(("4. 98% test accuracy reached", reached, f"{mine['test_acc']:.4f}"))
-        targets.append(("4. time to 98% <= 5 s", reached and mine["median_s"] <= 5,
+        targets.append(("4. time to 98% <= 3.0 s", reached and mine["median_s"] <= 3.0,
                         f"{mine['median_s']:.2f} s"))
         if "t98-torch" in t98:
             faster = mine["median_s"] < t98["t98-torch"]["median_s"]
@@ -468,9 +478,11 @@ def main() -> int:
                         f"{cost:.2f} x"))
         if "deep-torch" in deep:
             ratio = deep["deep-extras"]["s_per_epoch"] / deep["deep-torch"]["s_per_epoch"]
-            targets.append(("deep network with extras <= 0.6 x PyTorch's time", ratio <= 0.6,
+            targets.append(("3. deep network with extras <= 0.6 x PyTorch's time", ratio <= 0.6,
                             f"{ratio:.2f} x"))
 
+    targets.append(("5. Fashion-MNIST >= 0.89 in <= 10 s", False,
+                    "not measured here (needs the Fashion-MNIST files)"))
     print("\nTargets:")
     for label, ok, figure in targets:
         print(f"  [{'met' if ok else 'NOT MET'}] {label}: {figure}")

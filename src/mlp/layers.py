@@ -212,9 +212,6 @@ class Layer:
     ``gamma``, ``beta``); ``state``: arrays that are not trained but saved (running statistics).
     """
 
-    #: how the layer's parameters are named in a network's ``params``: ``W`` -> ``W{k}``.
-    kind = "layer"
-
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -260,8 +257,6 @@ class Dense(Layer):
     the scale of ``init`` (``he`` or ``xavier``, see :mod:`mlp.initializers`); biases start at zero.
     ``rng``: a NumPy Generator, or None for NumPy's global random state.
     """
-
-    kind = "affine"
 
     def __init__(
         self,
@@ -327,8 +322,6 @@ class Activation(Layer):
     """An elementwise activation, by name: one of ``ACTIVATIONS`` (relu, sigmoid, tanh,
     leaky_relu, identity). Keeps its output h for the backward pass."""
 
-    kind = "activation"
-
     def __init__(self, name: str) -> None:
         super().__init__()
         if not isinstance(name, str) or name not in ACTIVATIONS:
@@ -358,6 +351,15 @@ class Activation(Layer):
         return f"Activation({self.name!r})"
 
 
+def check_rate(p: object) -> float:
+    """A dropout rate: a number in [0, 1)."""
+    if isinstance(p, bool) or not isinstance(p, int | float | np.floating):
+        raise TypeError(f"dropout rate must be a number in [0, 1); got {p!r}")
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout rate must be in [0, 1); got {p!r}")
+    return float(p)
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, each unit is kept with probability ``1 - p`` and scaled by
     ``1 / (1 - p)``, so that its expected value is unchanged; at inference, the identity.
@@ -368,15 +370,9 @@ class Dropout(Layer):
     (:meth:`mlp.MLP.frozen_dropout`).
     """
 
-    kind = "dropout"
-
     def __init__(self, p: float) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, int | float | np.floating):
-            raise TypeError(f"dropout rate must be a number in [0, 1); got {p!r}")
-        if not 0 <= p < 1:
-            raise ValueError(f"dropout rate must be in [0, 1); got {p!r}")
-        self.p = float(p)
+        self.p = check_rate(p)
         self.rng: np.random.Generator | None = None
         self.frozen = False
         self._mask: np.ndarray | None = None
@@ -422,8 +418,6 @@ class BatchNorm(Layer):
     ``momentum``, with the unbiased batch variance, as PyTorch's ``BatchNorm1d`` does.
     gamma starts at 1, beta at 0; running mean at 0, running variance at 1.
     """
-
-    kind = "batchnorm"
 
     def __init__(
         self, features: int, *, momentum: float = 0.1, eps: float = 1e-5,

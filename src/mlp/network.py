@@ -22,6 +22,7 @@ from .layers import (
     Dropout,
     Layer,
     Scratch,
+    check_rate,
 )
 from .losses import Head, make_head
 from .regularizers import Regularizer, penalties
@@ -154,7 +155,7 @@ class MLP:
             check_choice(f"activation[{i}]" if not isinstance(activation, str) else "activation",
                          name, HIDDEN_ACTIVATIONS)
         rates = _per_layer("dropout", dropout, len(hidden_sizes), numbers.Real)
-        rates = [float(Dropout(r).p) for r in rates]
+        rates = [check_rate(r) for r in rates]
         if not isinstance(batch_norm, bool | np.bool_):
             raise TypeError(f"batch_norm must be True or False; got {batch_norm!r}")
         head = make_head(output, loss, huber_delta)
@@ -313,12 +314,6 @@ class MLP:
                 out.update({f"{s}{k}": a for s, a in layer.state.items()})
         return out
 
-    def randn(self, *shape: int) -> np.ndarray:
-        """Standard normal draws from the network's generator (or NumPy's global one)."""
-        if self.rng is None:
-            return np.random.randn(*shape)
-        return self.rng.standard_normal(shape)
-
     def permutation(self, n: int) -> np.ndarray:
         """A random permutation of range(n) from the network's generator (or the global one)."""
         return np.random.permutation(n) if self.rng is None else self.rng.permutation(n)
@@ -444,10 +439,6 @@ class MLP:
             if isinstance(layer, Activation):
                 outputs.append((layer, h))
         return outputs
-
-    def labels(self, scores: np.ndarray) -> np.ndarray:
-        """Predictions from scores: labels (N,) int64 for classifiers, values for regression."""
-        return self.head.predict(scores)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities. X: (N, D) -> (N, C); for a single sigmoid output, (N, 2) holding

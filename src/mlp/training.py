@@ -23,9 +23,6 @@ def history_keys(metric: str) -> tuple[str, ...]:
             f"val_{metric}_history", "train_loss_history", "val_loss_history")
 
 
-HISTORY_KEYS = history_keys("acc")[:4]
-
-
 #: A loss this many times its first value (or 1, if larger) means the run is diverging.
 GROWTH_LIMIT = 1e6
 

@@ -145,8 +145,8 @@ def test_resume_keeps_the_settings(tmp_path):
     assert mio.load_metadata(tmp_path / "r" / "checkpoint.npz")["training_state"]["epoch"] == 4
 
 
-def test_an_optimizer_state_saved_per_parameter_resumes_exactly(tmp_path, rng):
-    """Checkpoints written before the flat layout keep momentum per parameter (``W1``, ...)."""
+def _checkpoint_and_whole(tmp_path, rng):
+    """An Adam run of 4 epochs, and a checkpoint of the same run after 2 (the flat layout)."""
     X, y = _data(rng)
     settings = dict(learning_rate=0.01, num_epochs=4, batch_size=16, reg=1e-3)
     whole = MLP(6, [8, 5], 3, seed=11)
@@ -155,12 +155,30 @@ def test_an_optimizer_state_saved_per_parameter_resumes_exactly(tmp_path, rng):
     path = tmp_path / "ckpt.npz"
     first.train(X, y, optimizer=Adam(), callbacks=[Checkpoint(path), _StopAfter(2)], **settings)
     model, (meta, arrays) = mio.load_checkpoint(path)
-    sizes = [(name, p.shape) for name, p in model.params.items()]
+    # The flat layout holds the weights first, then the biases.
+    layout = sorted(model.params.items(), key=lambda item: item[0][0] != "W")
+    per_param = {}
     for suffix in (".m", ".v"):
-        flat, offset = arrays.pop(f"optimizer/all{suffix}"), 0
-        for name, shape in sizes:
-            n = int(np.prod(shape))
-            arrays[f"optimizer/{name}{suffix}"] = flat[offset:offset + n].reshape(shape)
-            offset += n
+        flat, offset = arrays.pop(f"optimizer/flat{suffix}"), 0
+        for name, p in layout:
+            per_param[f"{name}{suffix}"] = flat[offset:offset + p.size].reshape(p.shape)
+            offset += p.size
+    return whole, model, meta, arrays, per_param, (X, y, settings)
+
+
+def test_an_optimizer_state_saved_per_parameter_resumes_exactly(tmp_path, rng):
+    """Checkpoints written before the flat layout keep momentum per parameter (``W1``, ...)."""
+    whole, model, meta, arrays, per_param, (X, y, settings) = _checkpoint_and_whole(tmp_path, rng)
+    arrays.update({f"optimizer/{key}": value for key, value in per_param.items()})
+    model.train(X, y, optimizer=Adam(), resume=(meta, arrays), **settings)
+    _assert_same_params(whole, model)
+
+
+def test_an_optimizer_state_in_the_first_flat_layout_resumes_exactly(tmp_path, rng):
+    """The first flat layout (``all``, ``all.m``) followed the parameters' order: W1, b1, ..."""
+    whole, model, meta, arrays, per_param, (X, y, settings) = _checkpoint_and_whole(tmp_path, rng)
+    for suffix in (".m", ".v"):
+        arrays[f"optimizer/all{suffix}"] = np.concatenate(
+            [per_param[f"{name}{suffix}"].ravel() for name in model.params])
     model.train(X, y, optimizer=Adam(), resume=(meta, arrays), **settings)
     _assert_same_params(whole, model)

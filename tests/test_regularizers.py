@@ -259,3 +259,26 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="threshold must be a number >= 0"):
         soft_threshold(np.ones(3), -0.1)
     assert repr(L2(0.001)) == "L2(0.001)" and repr(ElasticNet(1, 2)) == "ElasticNet(l1=1, l2=2)"
+
+
+class _PerParameter(ElasticNet):
+    """The same penalty, declared non-separable: the loop takes it parameter by parameter."""
+
+    separable = False
+
+
+@pytest.mark.parametrize("include_biases", [False, True])
+def test_penalties_on_the_flat_parameters_match_the_per_parameter_path(include_biases, rng):
+    X, y = rng.standard_normal((64, 5)), rng.integers(0, 3, 64)
+    runs = []
+    for term in (ElasticNet(1e-3, 1e-2, include_biases=include_biases),
+                 _PerParameter(1e-3, 1e-2, include_biases=include_biases)):
+        net = MLP(5, [7, 6], 3, seed=3, batch_norm=True)
+        history = net.train(X, y, learning_rate=0.05, reg=0.1, regularizer=term, num_epochs=3,
+                            batch_size=16)
+        runs.append((net, history))
+    (flat, h_flat), (per, h_per) = runs
+    for name in flat.params:
+        np.testing.assert_array_equal(flat.params[name], per.params[name], err_msg=name)
+    # The penalty's value is summed in another order: equal to rounding.
+    np.testing.assert_allclose(h_flat["loss_history"], h_per["loss_history"], rtol=1e-13)

@@ -55,6 +55,10 @@ class Regularizer:
 
     include_biases: bool = False
 
+    #: Whether Omega is a sum over entries, so that the penalty of several parameters is the
+    #: penalty of their entries in one flat array (the training loop then takes it in one call).
+    separable = False
+
     def decay(self) -> float:
         """The weight decay in one gradient step of size lr: its squared-norm part makes it
         ``W <- (1 - lr * decay) W - ...`` (0 for penalties without one)."""
@@ -127,6 +131,8 @@ class L2(Regularizer):
     lam: float >= 0. include_biases: also penalise ``b1``, ``b2``, ...
     """
 
+    separable = True
+
     def __init__(self, lam: float, include_biases: bool = False) -> None:
         self.lam = check_nonnegative("lam", lam)
         self.include_biases = _check_flag("include_biases", include_biases)
@@ -178,6 +184,8 @@ class L1(Regularizer):
     lam: float >= 0. include_biases: also penalise ``b1``, ``b2``, ...
     """
 
+    separable = True
+
     def __init__(self, lam: float, include_biases: bool = False) -> None:
         self.lam = check_nonnegative("lam", lam)
         self.include_biases = _check_flag("include_biases", include_biases)
@@ -201,6 +209,8 @@ class ElasticNet(Regularizer):
     Gradient ``l1 sign(W) + 2 l2 W``; proximal step ``soft_threshold(W, eta l1) / (1 + 2 eta l2)``.
     l1, l2: floats >= 0. include_biases: also penalise ``b1``, ``b2``, ...
     """
+
+    separable = True
 
     def __init__(self, l1: float, l2: float, include_biases: bool = False) -> None:
         self.l1 = check_nonnegative("l1", l1)
@@ -229,6 +239,11 @@ class ElasticNet(Regularizer):
 
 _WEIGHT = re.compile(r"W\d+")
 _BIAS = re.compile(r"b\d+")
+
+
+def kind(name: str) -> str:
+    """``weight`` (W1, W2, ...), ``bias`` (b1, ...) or ``other`` (batch norm's gamma, beta)."""
+    return _kind(name)
 
 
 @functools.lru_cache(maxsize=1024)

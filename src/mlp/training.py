@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_nonnegative, check_positive, check_X
+from .layers import buffer
 from .optim import SGD, Constant, ExponentialDecay, Optimizer, Schedule
-from .regularizers import Regularizer, penalties
+from .regularizers import Regularizer, kind, penalties
 
 
 def history_keys(metric: str) -> tuple[str, ...]:
@@ -170,17 +171,24 @@ def _checked_data(model, X, y, X_val, y_val):
 
 
 
-def _shuffled_batches(X, y, order, batch_size, iterations):
+def _shuffled_batches(X, y, order, batch_size, iterations, scratch):
     """Yield ``(X_batch, y_batch)`` in the order given by ``order``.
 
     Each batch is gathered on its own: for MNIST's uint8 rows that costs about as much as one
     pass over the batch, less than shuffling the whole set into a second copy each epoch, which
     also doubles the memory and pushes the working set out of the CPU's caches (measured with
-    bench/bench.py).
+    bench/bench.py). Plain arrays are gathered into the same ``scratch`` buffers every time,
+    which stay in the caches; the batches are overwritten by the next one.
     """
+    reuse = type(X) is np.ndarray and type(y) is np.ndarray
     for it in range(iterations):
         idx = order[it * batch_size : (it + 1) * batch_size]
-        yield X[idx], y[idx]
+        if not reuse:
+            yield X[idx], y[idx]
+            continue
+        X_batch = buffer(scratch, "X", (len(idx), *X.shape[1:]), X.dtype)
+        y_batch = buffer(scratch, "y", (len(idx), *y.shape[1:]), y.dtype)
+        yield np.take(X, idx, axis=0, out=X_batch), np.take(y, idx, axis=0, out=y_batch)
 
 
 def likely_cause(model, X: np.ndarray, learning_rate: float, terms: list[Regularizer]) -> str:
@@ -208,19 +216,26 @@ class FlatParameters:
     """A network's parameters packed into one flat array, so that an update is a few NumPy calls
     for the whole network rather than a few per parameter.
 
-    Two value buffers alternate: an update reads ``current`` and writes ``other``, and the layers
-    then compute with the new views, so the values before the last step stay at hand until
-    the next loss shows they are good. The gradients live in a third buffer, which the layers
-    fill in their backward pass (the workspace's ``"d" + key`` scratch entries point into it).
+    The weights come first, then the biases, then the rest (batch norm's gamma and beta), so the
+    parameters a penalty reaches are one slice (:meth:`span`). Two value buffers alternate: an
+    update reads ``current`` and writes ``other``, and the layers then compute with the new
+    views, so the values before the last step stay at hand until the next loss shows they are
+    good. The gradients live in a third buffer, which the layers fill in their backward pass
+    (the workspace's ``"d" + key`` scratch entries point into it).
     """
 
+    #: The optimiser's name for the flat array (its state: ``flat``, ``flat.m``, ...).
+    NAME = "flat"
+
     def __init__(self, model, work) -> None:
-        self.slots = model.param_slots()
+        rank = {"weight": 0, "bias": 1, "other": 2}
+        self.slots = sorted(model.param_slots(), key=lambda slot: rank[kind(slot[0])])
         total = sum(store[key].size for _, store, key in self.slots)
         self.values = [np.empty(total, model.dtype), np.empty(total, model.dtype)]
         self.grad = np.empty(total, model.dtype)
         self.views: list[dict[str, np.ndarray]] = [{}, {}]
         self.grads: dict[str, np.ndarray] = {}
+        self.offsets: dict[str, tuple[int, int]] = {}
         offset = 0
         scratch_of = {id(layer): work.layers[i] for i, layer in enumerate(model.layers)}
         for name, store, key in self.slots:
@@ -231,9 +246,18 @@ class FlatParameters:
             layer = model._slots[name][0]
             scratch_of[id(layer)]["d" + key] = self.grads[name]
             self.views[0][name][...] = store[key]
+            self.offsets[name] = (offset, offset + size)
             offset += size
         self.current = 0
         self._bind(0)
+
+    def span(self, term: Regularizer) -> slice | None:
+        """The slice of the flat arrays holding the parameters ``term`` penalises, if they are
+        one run of it (None otherwise, or if ``term`` is not a sum over entries)."""
+        names = [name for name, _, _ in self.slots if term.applies_to(name)]
+        if not term.separable or not names or names != [n for n, _, _ in self.slots[:len(names)]]:
+            return None
+        return slice(0, self.offsets[names[-1]][1])
 
     def _bind(self, which: int) -> None:
         self.current = which
@@ -245,7 +269,7 @@ class FlatParameters:
         """current - optimizer's step -> other, then compute with ``other``."""
         new = 1 - self.current
         optimizer.begin_iteration()
-        delta = optimizer.step("all", self.values[self.current], self.grad, lr)
+        delta = optimizer.step(self.NAME, self.values[self.current], self.grad, lr)
         np.subtract(self.values[self.current], delta, out=self.values[new])
         if prox is not None:
             for name, view in self.views[new].items():
@@ -257,14 +281,22 @@ class FlatParameters:
         """Compute with the values before the last step again."""
         self._bind(1 - self.current)
 
-    def adopt_state(self, optimizer: Optimizer) -> None:
-        """Pack an optimiser state saved per parameter (``W1``, ``W1.m``, ...; checkpoints
-        written before the flat layout) into the flat layout's ``all``, ``all.m``, ..."""
+    def adopt_state(self, optimizer: Optimizer, legacy_order: list[str]) -> None:
+        """Bring an optimiser state saved in an earlier layout into this one: per parameter
+        (``W1``, ``W1.m``, ...), or flat in the network's parameter order (``all``, ``all.m``,
+        ...), packed into ``flat``, ``flat.m``, ... in this layout's order."""
+        state = optimizer.state
+        for key in [k for k in state if k == "all" or k.startswith("all.")]:
+            suffix, flat = key[3:], np.ravel(state.pop(key))
+            sizes = [self.offsets[name][1] - self.offsets[name][0] for name in legacy_order]
+            for name, part in zip(legacy_order, np.split(flat, np.cumsum(sizes)[:-1]),
+                                  strict=True):
+                state[name + suffix] = part
         names = [name for name, _, _ in self.slots]
-        for suffix in {k[len(names[0]):] for k in optimizer.state if k.startswith(names[0])}:
-            parts = [optimizer.state.pop(name + suffix, None) for name in names]
+        for suffix in {k[len(names[0]):] for k in state if k.startswith(names[0])}:
+            parts = [state.pop(name + suffix, None) for name in names]
             if all(part is not None for part in parts):
-                optimizer.state["all" + suffix] = np.concatenate(
+                state[self.NAME + suffix] = np.concatenate(
                     [np.ravel(part) for part in parts]).astype(self.grad.dtype)
 
 
@@ -277,11 +309,13 @@ class _Loop:
         model = state.model
         self.state, self.model, self.X = state, model, X
         self.terms, self.prox = terms, prox
-        # Each penalty with whether its gradient joins the step (a proximal one acts after it).
-        self.penalised = [(term, any(term is g for g in gradient_terms)) for term in terms]
         self.work = model.workspace(min(state.batch_size, X.shape[0]))
         self.flat = FlatParameters(model, self.work)
-        self.flat.adopt_state(state.optimizer)
+        self.flat.adopt_state(state.optimizer, [name for name, _, _ in model.param_slots()])
+        # Each penalty with whether its gradient joins the step (a proximal one acts after it)
+        # and the slice of the flat parameters it covers, if it can take them in one call.
+        self.penalised = [(term, any(term is g for g in gradient_terms), self.flat.span(term))
+                          for term in terms]
         self.stepped = False  # whether the other buffer holds parameters of this run yet
         self.first_loss: float | None = None
         self.growth_bound = math.inf
@@ -289,10 +323,7 @@ class _Loop:
     def step(self, X_batch, y_batch, lr: float, epoch: int, it: int) -> float:
         """Loss and gradients of one batch, checked, then the update. Returns the loss."""
         loss, grads = self.model.data_loss(X_batch, y_batch, self.work)
-        params = self.flat.views[self.flat.current]
-        scratch = self.work.penalty
-        for term, with_grad in self.penalised:
-            loss += term.apply(params, grads if with_grad else None, scratch)
+        loss += self._penalties(grads)
         gW1 = grads["W1"]
         grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
         if not (math.isfinite(loss) and math.isfinite(grad_norm)) or self.first_loss is None or (
@@ -305,6 +336,22 @@ class _Loop:
         self.model.commit()
         self.stepped = True
         return loss
+
+    def _penalties(self, grads: dict[str, np.ndarray]) -> float:
+        """The penalties' total, their gradients added to ``grads`` (the flat buffer's views)."""
+        flat, scratch = self.flat, self.work.penalty
+        total = 0.0
+        for term, with_grad, span in self.penalised:
+            if span is None:
+                params = flat.views[flat.current]
+                total += term.apply(params, grads if with_grad else None, scratch)
+                continue
+            values = flat.values[flat.current][span]
+            total += term.penalty(values)
+            if with_grad:
+                out = buffer(scratch, "flat", values.shape, values.dtype)
+                flat.grad[span] += term.grad_into(values, out)
+        return total
 
     def _check(self, loss: float, grad_norm: float, lr: float, epoch: int, it: int) -> None:
         if not math.isfinite(loss):
@@ -453,7 +500,8 @@ def _run(state: TrainState, loop: _Loop, data, base_lr: float, schedule: Schedul
     for epoch in range(state.epoch + 1, state.num_epochs + 1):
         order = state.model.permutation(n)
         epoch_loss = 0.0
-        for it, batch in enumerate(_shuffled_batches(X, y, order, state.batch_size, iterations)):
+        for it, batch in enumerate(_shuffled_batches(X, y, order, state.batch_size, iterations,
+                                                               loop.work.gather)):
             lr = base_lr * schedule(epoch - 1 + it / iterations)
             loss = loop.step(*batch, lr, epoch, it + 1)
             epoch_loss += loss

@@ -107,3 +107,22 @@ def check_y(y: object, n: int, n_classes: int, name: str = "y") -> np.ndarray:
         bad = y[(y < 0) | (y >= n_classes)][0]
         raise ValueError(f"{name} must hold labels in [0, {n_classes}); got {bad}")
     return y.astype(np.int64, copy=False)
+
+
+def check_sample_weight(sample_weight: object, n: int, name: str = "sample_weight") -> np.ndarray:
+    """Check per-example weights for N examples: (N,) finite, >= 0, not all zero. Returns them
+    as a float64 array."""
+    w = np.asarray(sample_weight)
+    if w.dtype == bool or not np.issubdtype(w.dtype, np.number) or np.iscomplexobj(w):
+        raise TypeError(f"{name} must hold real numbers; got dtype {w.dtype}")
+    if w.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one weight per row of X; got shape "
+                         f"{w.shape}")
+    w = w.astype(np.float64, copy=False)
+    if not np.isfinite(w).all():
+        raise ValueError(f"{name} must be finite; got {w[~np.isfinite(w)][0]}")
+    if n and w.min() < 0:
+        raise ValueError(f"{name} must be >= 0; got {w.min():g}")
+    if n and not w.any():
+        raise ValueError(f"{name} must not be all zero: no example would count")
+    return w

@@ -39,6 +39,15 @@ def _row_starts(n: int, c: int) -> np.ndarray:
     return starts
 
 
+def row_weights(sample_weight: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A batch's sample weights (N,) >= 0 rescaled to mean 1, so that a loss's mean over the
+    rows becomes the weighted mean ``sum w_i l_i / sum w_i``. All zeros stay zeros (the batch
+    then adds nothing to the data loss)."""
+    total = float(sample_weight.sum())
+    scale = len(sample_weight) / total if total > 0 else 0.0
+    return (sample_weight * scale).astype(dtype, copy=False)
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax. scores: (N, C) -> probabilities (N, C)."""
     shifted = scores - scores.max(axis=1, keepdims=True)
@@ -48,13 +57,16 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def softmax_cross_entropy(
-    scores: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+    scores: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Multiclass cross-entropy of the softmax, averaged over the batch.
 
     scores: (N, C) logits; y: (N,) int labels in [0, C); out: optional (N, C) array for the
-    gradient (may be ``scores`` itself).
-    Returns ``(loss, dscores)`` with dscores (N, C) = (softmax(scores) - onehot(y)) / N.
+    gradient (may be ``scores`` itself); weight: optional (N,) row weights of mean 1 (see
+    :func:`row_weights`), which make the average a weighted one.
+    Returns ``(loss, dscores)`` with dscores (N, C) = (softmax(scores) - onehot(y)) / N, each
+    row times its weight.
     """
     n, c = scores.shape
     # Each row's max, subtracted so that exp cannot overflow; written into the gradient's buffer.
@@ -69,10 +81,17 @@ def softmax_cross_entropy(
     exp = np.exp(shifted, out=shifted)
     sum_exp = exp.sum(axis=1, keepdims=True)
     # Per-example differences first: two large sums subtracted would cancel digits.
-    loss = float((np.log(sum_exp[:, 0]) - picked).sum()) / n
-    sum_exp *= n  # one pass over the scores for both divisions
+    per_row = np.log(sum_exp[:, 0]) - picked
+    if weight is None:
+        loss = float(per_row.sum()) / n
+        sum_exp *= n  # one pass over the scores for both divisions
+        exp /= sum_exp
+        flat[at_label] -= 1 / n
+        return loss, exp
+    loss = float(np.dot(per_row, weight)) / n
     exp /= sum_exp
-    flat[at_label] -= 1 / n
+    exp *= (weight / n)[:, None]
+    flat[at_label] -= weight / n
     return loss, exp
 
 
@@ -82,55 +101,70 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def binary_cross_entropy_with_logits(
-    z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+    z: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Binary cross-entropy of ``sigmoid(z)`` against 0/1 labels, averaged over all entries.
 
     z: (N, C) logits; y: (N,) labels in {0, 1} for C = 1, or (N, C); out: optional (N, C)
-    array for the gradient. Returns ``(loss, dz)`` with dz = (sigmoid(z) - y) / (N C).
+    array for the gradient; weight: optional (N,) row weights of mean 1.
+    Returns ``(loss, dz)`` with dz = (sigmoid(z) - y) / (N C), each row times its weight.
     """
     t = y.reshape(z.shape).astype(z.dtype)
     # -y log s(z) - (1 - y) log(1 - s(z)) rewritten so that no exp can overflow.
     per_entry = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
-    loss = float(np.mean(per_entry))
     if out is None:
         out = np.empty_like(z)
     np.copyto(out, z)
     dz = expit(out)
     dz -= t
     dz /= z.size
-    return loss, dz
+    return _weighted(per_entry, dz, weight)
+
+
+def _weighted(per_entry: np.ndarray, grad: np.ndarray,
+              weight: np.ndarray | None) -> tuple[float, np.ndarray]:
+    """The mean of ``per_entry`` (N, C) and its gradient ``grad`` (N, C), with each row
+    weighted by ``weight`` (N,) of mean 1 if given."""
+    if weight is None:
+        return float(np.mean(per_entry)), grad
+    grad *= weight[:, None]
+    return float(np.dot(weight, per_entry.sum(axis=1))) / per_entry.size, grad
 
 
 def mean_squared_error(
-    pred: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+    pred: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Half the mean squared error over all N*C entries (scikit-learn's ``squared_error``).
 
-    pred: (N, C); y: (N,) for C = 1, or (N, C). Returns ``(loss, dpred)`` with
-    dpred = (pred - y) / (N C).
+    pred: (N, C); y: (N,) for C = 1, or (N, C); weight: optional (N,) row weights of mean 1.
+    Returns ``(loss, dpred)`` with dpred = (pred - y) / (N C), each row times its weight.
     """
     diff = np.subtract(pred, y.reshape(pred.shape), out=out)
+    if weight is not None:
+        return _weighted(0.5 * diff * diff, diff / diff.size, weight)
     loss = 0.5 * float(np.vdot(diff, diff)) / diff.size
     diff /= diff.size
     return loss, diff
 
 
 def huber(
-    pred: np.ndarray, y: np.ndarray, delta: float = 1.0, out: np.ndarray | None = None
+    pred: np.ndarray, y: np.ndarray, delta: float = 1.0, out: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """The Huber loss averaged over all N*C entries, as PyTorch's ``HuberLoss(delta)``:
     ``d^2 / 2`` where ``|d| < delta``, else ``delta (|d| - delta / 2)``, with d = pred - y.
 
-    Returns ``(loss, dpred)`` with dpred = clip(d, -delta, delta) / (N C).
+    weight: optional (N,) row weights of mean 1. Returns ``(loss, dpred)`` with
+    dpred = clip(d, -delta, delta) / (N C), each row times its weight.
     """
     diff = np.subtract(pred, y.reshape(pred.shape), out=out)
     size = np.abs(diff)
-    small = size < delta
-    loss = float(np.where(small, 0.5 * diff * diff, delta * (size - 0.5 * delta)).sum()) / diff.size
+    per_entry = np.where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
     np.clip(diff, -delta, delta, out=diff)
     diff /= diff.size
-    return loss, diff
+    return _weighted(per_entry, diff, weight)
 
 
 class Head:
@@ -146,7 +180,10 @@ class Head:
     task = "classification"
     metric = "acc"
 
-    def loss(self, scores: np.ndarray, y: np.ndarray, scratch=None) -> tuple[float, np.ndarray]:
+    def loss(self, scores: np.ndarray, y: np.ndarray, scratch=None,
+             weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """``(loss, dscores)`` of a batch: scores (N, C), y its targets, scratch the buffers to
+        reuse, weight optional (N,) row weights of mean 1 (:func:`row_weights`)."""
         raise NotImplementedError
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
@@ -181,9 +218,9 @@ class Head:
 class SoftmaxHead(Head):
     output, loss_name = "softmax", "cross_entropy"
 
-    def loss(self, scores, y, scratch=None):
+    def loss(self, scores, y, scratch=None, weight=None):
         return softmax_cross_entropy(scores, y, buffer(scratch, "dscores", scores.shape,
-                                                       scores.dtype))
+                                                       scores.dtype), weight)
 
     def predict(self, scores):
         return np.argmax(scores, axis=1)
@@ -205,9 +242,9 @@ class SigmoidHead(Head):
 
     output, loss_name = "sigmoid", "binary_cross_entropy"
 
-    def loss(self, scores, y, scratch=None):
+    def loss(self, scores, y, scratch=None, weight=None):
         return binary_cross_entropy_with_logits(
-            scores, y, buffer(scratch, "dscores", scores.shape, scores.dtype))
+            scores, y, buffer(scratch, "dscores", scores.shape, scores.dtype), weight)
 
     def predict(self, scores):
         labels = (scores > 0).astype(np.int64)
@@ -252,11 +289,11 @@ class LinearHead(Head):
         self.loss_name = check_choice("loss", loss, ("mse", "huber"))
         self.delta = check_positive("huber_delta", delta)
 
-    def loss(self, scores, y, scratch=None):
+    def loss(self, scores, y, scratch=None, weight=None):
         out = buffer(scratch, "dscores", scores.shape, scores.dtype)
         if self.loss_name == "mse":
-            return mean_squared_error(scores, y, out)
-        return huber(scores, y, self.delta, out)
+            return mean_squared_error(scores, y, out, weight)
+        return huber(scores, y, self.delta, out, weight)
 
     def predict(self, scores):
         return scores[:, 0].copy() if scores.shape[1] == 1 else scores

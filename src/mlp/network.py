@@ -13,7 +13,13 @@ from collections.abc import Iterator, MutableMapping, Sequence
 import numpy as np
 
 from . import initializers as _init
-from ._validation import check_choice, check_nonnegative, check_positive, check_X
+from ._validation import (
+    check_choice,
+    check_nonnegative,
+    check_positive,
+    check_sample_weight,
+    check_X,
+)
 from .layers import (
     HIDDEN_ACTIVATIONS,
     Activation,
@@ -24,7 +30,7 @@ from .layers import (
     Scratch,
     check_rate,
 )
-from .losses import Head, make_head
+from .losses import Head, make_head, row_weights
 from .regularizers import Regularizer, penalties
 from .training import train
 
@@ -352,11 +358,14 @@ class MLP:
         return {name: layer.grads[key] for name, (layer, key) in self._slots.items()}
 
     def data_loss(
-        self, X: np.ndarray, y: np.ndarray, work: Workspace | None = None
+        self, X: np.ndarray, y: np.ndarray, work: Workspace | None = None,
+        weight: np.ndarray | None = None,
     ) -> tuple[float, dict[str, np.ndarray]]:
-        """Training-mode loss and gradients of a trusted batch, without regularisation."""
+        """Training-mode loss and gradients of a trusted batch, without regularisation;
+        ``weight``: optional (N,) row weights of mean 1 (:func:`mlp.losses.row_weights`)."""
         scores = self.forward(X, True, work)
-        loss, dscores = self.head.loss(scores, y, work.head if work is not None else None)
+        loss, dscores = self.head.loss(scores, y, work.head if work is not None else None,
+                                       weight)
         return loss, self.backward(dscores, work)
 
     def commit(self) -> None:
@@ -391,6 +400,7 @@ class MLP:
         y: np.ndarray | None = None,
         reg: float = 0.0,
         regularizer: Regularizer | None = None,
+        sample_weight: np.ndarray | None = None,
     ):
         """Scores, or loss and gradients, of a batch.
 
@@ -399,13 +409,17 @@ class MLP:
         ``(loss, grads)`` in training mode (dropout active, batch statistics): the mean loss
         plus ``0.5 * reg * sum ||W||^2`` plus ``regularizer``'s penalty (see
         :mod:`mlp.regularizers`), and a dict of gradients keyed and shaped like ``params``.
+        ``sample_weight`` (N,) >= 0 makes the mean a weighted one, ``sum w_i l_i / sum w_i``.
         """
         X = check_X(X, self.input_size, dtype=self.dtype)
         terms = penalties(check_nonnegative("reg", reg), regularizer)
         if y is None:
             return self.trusted_scores(X)
         y = self.head.check_targets(y, X.shape[0], self.output_size)
-        loss, grads = self.data_loss(X, y)  # fresh arrays: no workspace
+        weight = None
+        if sample_weight is not None:
+            weight = row_weights(check_sample_weight(sample_weight, X.shape[0]), self.dtype)
+        loss, grads = self.data_loss(X, y, weight=weight)  # fresh arrays: no workspace
         for term in terms:
             loss += term.apply(self.params, grads)
         return loss, grads

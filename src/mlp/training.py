@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_nonnegative, check_positive, check_X
+from ._validation import check_nonnegative, check_positive, check_sample_weight, check_X
 from .layers import buffer
+from .losses import row_weights
 from .optim import SGD, Constant, ExponentialDecay, Optimizer, Schedule
 from .regularizers import Regularizer, kind, penalties
 
@@ -63,7 +64,7 @@ class TrainState:
     history: dict[str, list[float]] = field(default_factory=dict)
     stop: bool = False
     batch_size: int = 0
-    data: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    data: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -136,10 +137,11 @@ class TrainState:
                                  "the same data and settings")
 
 
-def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+def data_fingerprint(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+                     ) -> str:
     """A short hash of a data set (shapes, dtypes and bytes), to recognise it on resume."""
     digest = hashlib.blake2b(digest_size=8)
-    for a in (X, y):
+    for a in (X, y) if sample_weight is None else (X, y, sample_weight):
         digest.update(f"{a.shape}{a.dtype}".encode())
         digest.update(memoryview(np.ascontiguousarray(a)).cast("B"))
     return digest.hexdigest()
@@ -157,22 +159,27 @@ class Callback:
     def on_train_end(self, state: TrainState) -> None: ...
 
 
-def _checked_data(model, X, y, X_val, y_val):
+def _checked_data(model, X, y, X_val, y_val, sample_weight=None):
     head = model.head
     X = check_X(X, model.input_size, "X", model.dtype)
     y = head.check_targets(y, X.shape[0], model.output_size, "y")
+    if sample_weight is not None:
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if sample_weight.min() == sample_weight.max():
+            sample_weight = None  # equal weights: exactly the unweighted numbers
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together; got only one of them")
     if X_val is not None:
         X_val = check_X(X_val, model.input_size, "X_val", model.dtype)
         y_val = head.check_targets(y_val, X_val.shape[0], model.output_size, "y_val")
-    return X, y, X_val, y_val
+    return X, y, X_val, y_val, sample_weight
 
 
 
 
-def _shuffled_batches(X, y, order, batch_size, iterations, scratch):
-    """Yield ``(X_batch, y_batch)`` in the order given by ``order``.
+def _shuffled_batches(X, y, w, order, batch_size, iterations, scratch):
+    """Yield ``(X_batch, y_batch, w_batch)`` in the order given by ``order`` (``w_batch`` is
+    None without sample weights ``w``).
 
     Each batch is gathered on its own: for MNIST's uint8 rows that costs about as much as one
     pass over the batch, less than shuffling the whole set into a second copy each epoch, which
@@ -183,12 +190,13 @@ def _shuffled_batches(X, y, order, batch_size, iterations, scratch):
     reuse = type(X) is np.ndarray and type(y) is np.ndarray
     for it in range(iterations):
         idx = order[it * batch_size : (it + 1) * batch_size]
+        w_batch = None if w is None else w[idx]
         if not reuse:
-            yield X[idx], y[idx]
+            yield X[idx], y[idx], w_batch
             continue
         X_batch = buffer(scratch, "X", (len(idx), *X.shape[1:]), X.dtype)
         y_batch = buffer(scratch, "y", (len(idx), *y.shape[1:]), y.dtype)
-        yield np.take(X, idx, axis=0, out=X_batch), np.take(y, idx, axis=0, out=y_batch)
+        yield np.take(X, idx, axis=0, out=X_batch), np.take(y, idx, axis=0, out=y_batch), w_batch
 
 
 def likely_cause(model, X: np.ndarray, learning_rate: float, terms: list[Regularizer]) -> str:
@@ -320,9 +328,11 @@ class _Loop:
         self.first_loss: float | None = None
         self.growth_bound = math.inf
 
-    def step(self, X_batch, y_batch, lr: float, epoch: int, it: int) -> float:
-        """Loss and gradients of one batch, checked, then the update. Returns the loss."""
-        loss, grads = self.model.data_loss(X_batch, y_batch, self.work)
+    def step(self, X_batch, y_batch, w_batch, lr: float, epoch: int, it: int) -> float:
+        """Loss and gradients of one batch (``w_batch``: its sample weights or None), checked,
+        then the update. Returns the loss."""
+        weight = None if w_batch is None else row_weights(w_batch, self.model.dtype)
+        loss, grads = self.model.data_loss(X_batch, y_batch, self.work, weight)
         loss += self._penalties(grads)
         gW1 = grads["W1"]
         grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
@@ -383,12 +393,12 @@ class _Loop:
 def _end_of_epoch(state: TrainState, loop: _Loop, data, last_batch, epoch_loss: float) -> None:
     """The per-epoch history: mean batch objective, validation loss, and the score."""
     model, history = state.model, state.history
-    X, y, X_val, y_val = data
+    X, y, X_val, y_val, _ = data
     metric = model.head.metric
     history["train_loss_history"].append(epoch_loss / state.iterations)
     # Classifiers keep the problem set's cheap score on the last batch; a regression's R^2
     # on one batch says little, so it is taken on the whole training set.
-    X_score, y_score = last_batch if metric == "acc" else (X, y)
+    X_score, y_score = last_batch[:2] if metric == "acc" else (X, y)
     history[f"train_{metric}_history"].append(
         model.head.score(model.trusted_scores(X_score), y_score))
     if X_val is not None:
@@ -424,6 +434,7 @@ def train(
     proximal: bool = False,
     callbacks: list[Callback] | tuple[Callback, ...] = (),
     resume: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, list[float]]:
     """Train ``model`` in place with minibatch stochastic gradient descent.
 
@@ -434,6 +445,11 @@ def train(
 
     X: (N, D) any real dtype (uint8 pixels are converted batch by batch); y: targets as the
     model's output expects (see :mod:`mlp.losses`); X_val, y_val: optional validation set.
+
+    ``sample_weight`` (N,) >= 0, not all zero: each batch's data loss becomes the weighted mean
+    ``sum w_i l_i / sum w_i`` over its rows (l_i: the row's cross-entropy, or the mean over its C
+    entries for sigmoid and linear outputs); equal weights give the unweighted numbers. The
+    validation loss and the scores stay unweighted.
 
     Optimisation: ``optimizer`` (default plain SGD, ``theta -= lr * grad``) with the rate
     ``learning_rate * schedule(t)``, t the progress in epochs; the default schedule multiplies
@@ -459,7 +475,7 @@ def train(
     Raises DivergenceError if the loss, a gradient or a parameter becomes NaN or inf, or the
     loss grows beyond ``GROWTH_LIMIT`` times its first value.
     """
-    X, y, X_val, y_val = _checked_data(model, X, y, X_val, y_val)
+    X, y, X_val, y_val, sample_weight = _checked_data(model, X, y, X_val, y_val, sample_weight)
     base_lr = check_positive("learning_rate", learning_rate)
     check_positive("learning_rate_decay", learning_rate_decay)
     terms = penalties(check_nonnegative("reg", reg), regularizer)
@@ -479,20 +495,22 @@ def train(
         schedule = ExponentialDecay(learning_rate_decay) if learning_rate_decay != 1 else Constant()
 
     n = X.shape[0]
+    data = (X, y) if sample_weight is None else (X, y, sample_weight)
     state = TrainState(model, optimizer or SGD(), num_epochs, max(n // batch_size, 1),
-                       batch_size=batch_size, data=(X, y))
+                       batch_size=batch_size, data=data)
     if resume is not None:
         state.restore(*resume)
     loop = _Loop(state, X, terms, terms[:-1] if proximal else terms,
                  regularizer if proximal else None)
-    _run(state, loop, (X, y, X_val, y_val), base_lr, schedule, list(callbacks), verbose)
+    _run(state, loop, (X, y, X_val, y_val, sample_weight), base_lr, schedule, list(callbacks),
+         verbose)
     return state.history
 
 
 def _run(state: TrainState, loop: _Loop, data, base_lr: float, schedule: Schedule,
          callbacks: list[Callback], verbose: bool) -> None:
     """The epochs: batches, steps, the end-of-epoch check and history, and the hooks."""
-    X, y = data[0], data[1]
+    X, y, w = data[0], data[1], data[4]
     n, iterations = X.shape[0], state.iterations
     batch_hooks = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
     for cb in callbacks:
@@ -500,7 +518,7 @@ def _run(state: TrainState, loop: _Loop, data, base_lr: float, schedule: Schedul
     for epoch in range(state.epoch + 1, state.num_epochs + 1):
         order = state.model.permutation(n)
         epoch_loss = 0.0
-        for it, batch in enumerate(_shuffled_batches(X, y, order, state.batch_size, iterations,
+        for it, batch in enumerate(_shuffled_batches(X, y, w, order, state.batch_size, iterations,
                                                                loop.work.gather)):
             lr = base_lr * schedule(epoch - 1 + it / iterations)
             loss = loop.step(*batch, lr, epoch, it + 1)

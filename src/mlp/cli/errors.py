@@ -15,8 +15,9 @@ import sys
 
 from ..training import DivergenceError
 
-#: Packages that ``pip install "mlp[all]"`` adds; without them some commands cannot run.
-OPTIONAL_PACKAGES = ("matplotlib", "PIL", "pooch", "tqdm", "requests")
+#: Optional packages (the extras in pyproject.toml); without them some commands cannot run.
+OPTIONAL_PACKAGES = ("matplotlib", "PIL", "pooch", "tqdm", "requests", "sklearn", "optuna",
+                     "psycopg", "starlette", "uvicorn", "websockets", "multipart")
 
 EXPECTED = (ValueError, OSError, DivergenceError, MemoryError)
 

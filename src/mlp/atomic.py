@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -24,7 +23,7 @@ def atomic_writer(path: os.PathLike | str) -> Iterator[BinaryIO]:
     folder = path.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder (cannot write {path.name} there)")
-    tmp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp = folder / f".{path.name}.{os.urandom(6).hex()}.tmp"  # not secrets: it loads OpenSSL
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -4,7 +4,6 @@ a diverging run before it destroys the parameters."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +139,8 @@ class TrainState:
 def data_fingerprint(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
                      ) -> str:
     """A short hash of a data set (shapes, dtypes and bytes), to recognise it on resume."""
+    import hashlib  # here, not at the top: it loads OpenSSL (3.5 MB) that training rarely needs
+
     digest = hashlib.blake2b(digest_size=8)
     for a in (X, y) if sample_weight is None else (X, y, sample_weight):
         digest.update(f"{a.shape}{a.dtype}".encode())

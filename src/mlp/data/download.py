@@ -10,7 +10,6 @@ it. Reading a cache that is already complete needs NumPy and the standard librar
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import math
 import os
@@ -141,6 +140,8 @@ def split_hash(name: str, known: object) -> tuple[str, str]:
     """Split pooch's checksum notation 'algorithm:hexdigest' (a bare digest means SHA-256)."""
     if not isinstance(known, str):
         raise TypeError(f"checksums[{name!r}] must be a str 'algorithm:hexdigest'; got {known!r}")
+    import hashlib  # loads OpenSSL (3.5 MB): only where checksums are taken
+
     algorithm, digest = known.split(":", 1) if ":" in known else ("sha256", known)
     if algorithm.lower() not in hashlib.algorithms_guaranteed or not digest:
         raise ValueError(
@@ -150,6 +151,8 @@ def split_hash(name: str, known: object) -> tuple[str, str]:
 
 
 def file_checksum(path: Path, algorithm: str) -> str:
+    import hashlib
+
     # usedforsecurity=False: MD5 is how the mirrors name their files, not a security measure.
     digest = hashlib.new(algorithm, usedforsecurity=False)
     with path.open("rb") as f:

@@ -43,6 +43,15 @@ class Optimizer:
             buf = self.state[key] = np.zeros_like(like)
         return buf
 
+    def _scratch(self, key: str, like: np.ndarray) -> np.ndarray:
+        """A work buffer shaped like ``like``, reused from step to step and never saved: the
+        terms of an update are written into it instead of a new array per step."""
+        work = self.__dict__.setdefault("_work", {})
+        buf = work.get(key)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = work[key] = np.empty_like(like)
+        return buf
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum and weight decay.
@@ -64,13 +73,13 @@ class SGD(Optimizer):
 
     def step(self, name: str, param: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
         if self.weight_decay:
-            grad += self.weight_decay * param
+            grad += np.multiply(param, self.weight_decay, out=self._scratch(name, param))
         if self.momentum:
             v = self._buffer(name, param)
             v *= self.momentum
             v += grad
             if self.nesterov:
-                grad += self.momentum * v
+                grad += np.multiply(v, self.momentum, out=self._scratch(name, param))
             else:
                 grad[...] = v
         grad *= lr
@@ -107,12 +116,13 @@ class Adam(Optimizer):
         self.decoupled = bool(decoupled)
 
     def step(self, name: str, param: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+        work = self._scratch(name, param)
         if self.weight_decay and not self.decoupled:
-            grad += self.weight_decay * param
+            grad += np.multiply(param, self.weight_decay, out=work)
         m = self._buffer(name + ".m", param)
         v = self._buffer(name + ".v", param)
         m *= self.beta1
-        m += (1 - self.beta1) * grad
+        m += np.multiply(grad, 1 - self.beta1, out=work)
         v *= self.beta2
         grad *= grad
         grad *= 1 - self.beta2
@@ -125,7 +135,7 @@ class Adam(Optimizer):
         np.divide(m, grad, out=grad)
         grad *= lr * math.sqrt(c2) / c1
         if self.weight_decay and self.decoupled:
-            grad += (lr * self.weight_decay) * param
+            grad += np.multiply(param, lr * self.weight_decay, out=work)
         return grad
 
     def __repr__(self) -> str:

@@ -1,6 +1,7 @@
 """Model files: exact round trips, no pickle, atomic writes, clear errors; digit images."""
 
 import json
+import pickle
 import zipfile
 
 import numpy as np
@@ -266,3 +267,16 @@ def test_read_digit_image_errors(tmp_path):
     (tmp_path / "x.png").write_text("not an image")
     with pytest.raises(ValueError, match="not an image"):
         images.read_digit_image(tmp_path / "x.png")
+
+
+def test_a_network_pickles_and_trains_on_identically(rng):
+    """scikit-learn's estimators, joblib and multiprocessing pickle models: a copy made that way
+    predicts the same and, trained further, stays bit for bit with the original."""
+    X, y = rng.standard_normal((40, 4)), rng.integers(0, 3, 40)
+    net = MLP(4, [6, 5], 3, activation=["tanh", "relu"], dropout=0.2, batch_norm=True, seed=1)
+    net.train(X, y, num_epochs=2, batch_size=8)
+    copy = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(copy.scores(X), net.scores(X))
+    for model in (net, copy):
+        model.train(X, y, num_epochs=2, batch_size=8)
+    np.testing.assert_array_equal(copy.scores(X), net.scores(X))

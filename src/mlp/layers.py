@@ -173,6 +173,21 @@ def tanh_backward(dh: np.ndarray, h: np.ndarray) -> np.ndarray:
     return dh
 
 
+def relu_flat(h: np.ndarray) -> np.ndarray:
+    """Where ReLU passes no gradient: its dead side, h <= 0."""
+    return h <= 0
+
+
+def sigmoid_flat(h: np.ndarray) -> np.ndarray:
+    """Where the sigmoid is saturated: outputs within ``SATURATION`` of 0 or 1."""
+    return (h < SATURATION) | (h > 1 - SATURATION)
+
+
+def tanh_flat(h: np.ndarray) -> np.ndarray:
+    """Where tanh is saturated: outputs within ``SATURATION`` of -1 or 1."""
+    return np.abs(h) > 1 - SATURATION
+
+
 class ActivationFunction(NamedTuple):
     """An elementwise activation: ``forward(a, out=None) -> h``, ``backward(dh, h) -> da`` (may
     overwrite ``dh``), and ``flat(h)``: where f'(a) is (nearly) zero, or None if it never is.
@@ -189,14 +204,12 @@ class ActivationFunction(NamedTuple):
 
 ACTIVATIONS: dict[str, ActivationFunction] = {
     "identity": ActivationFunction(identity_forward, identity_backward),
-    "relu": ActivationFunction(relu_forward, relu_backward, lambda h: h <= 0, kinked=True),
+    "relu": ActivationFunction(relu_forward, relu_backward, relu_flat, kinked=True),
     # Leaky ReLU's slope is 0.01 everywhere below zero, never zero: it has no flat region.
     "leaky_relu": ActivationFunction(leaky_relu_forward, leaky_relu_backward, kinked=True),
-    "sigmoid": ActivationFunction(
-        sigmoid_forward, sigmoid_backward,
-        lambda h: (h < SATURATION) | (h > 1 - SATURATION), saturating=True),
-    "tanh": ActivationFunction(
-        tanh_forward, tanh_backward, lambda h: np.abs(h) > 1 - SATURATION, saturating=True),
+    "sigmoid": ActivationFunction(sigmoid_forward, sigmoid_backward, sigmoid_flat,
+                                  saturating=True),
+    "tanh": ActivationFunction(tanh_forward, tanh_backward, tanh_flat, saturating=True),
 }
 
 #: Activations a hidden layer of ``MLP(...)`` may use (the identity would collapse the network to

@@ -1,0 +1,483 @@
+"""What the classifier and the regressor share: the parameters, the training run (which calls
+:func:`mlp.train`), scikit-learn's stopping rule as a callback, its ``invscaling`` and
+``adaptive`` schedules, and saving to the library's model files."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ..network import MLP
+from ..optim import SGD, Adam, Constant, Optimizer, Schedule
+from ..serialization import load as load_model
+from ..serialization import load_metadata
+from ..serialization import save as save_model
+from ..training import Callback, TrainState, train
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data
+except ImportError:  # pragma: no cover - scikit-learn 1.4 and 1.5
+
+    def validate_data(estimator, X="no_validation", y="no_validation", reset=True, **options):
+        return estimator._validate_data(X, y, reset=reset, **options)
+
+
+#: scikit-learn's activation names -> the library's ('identity' has no counterpart).
+ACTIVATIONS = {"relu": "relu", "logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh",
+               "leaky_relu": "leaky_relu"}
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+#: scikit-learn's ``adaptive`` rate stops training once it has fallen to this value.
+MIN_ADAPTIVE_RATE = 1e-6
+
+
+class InvScaling(Schedule):
+    """scikit-learn's ``invscaling``: the rate is ``learning_rate_init / (t + 1) ** power_t``
+    with t the examples seen before the batch (``t0`` of them in earlier calls)."""
+
+    def __init__(self, examples_per_epoch: int, power_t: float, t0: int = 0) -> None:
+        self.examples_per_epoch, self.power_t, self.t0 = examples_per_epoch, power_t, t0
+
+    def __call__(self, epoch: float) -> float:
+        return (self.t0 + epoch * self.examples_per_epoch + 1.0) ** -self.power_t
+
+
+class Adaptive(Schedule):
+    """scikit-learn's ``adaptive``: a factor that :class:`StoppingRule` divides by 5 whenever
+    the monitored quantity stalls, instead of stopping, until the rate is at most 1e-6."""
+
+    def __init__(self, base_rate: float) -> None:
+        self.base_rate, self.factor = base_rate, 1.0
+
+    def __call__(self, epoch: float) -> float:
+        return self.factor
+
+    def reduce(self) -> bool:
+        """Divide the rate by 5; False (and no change) if it is already at its floor."""
+        if self.base_rate * self.factor <= MIN_ADAPTIVE_RATE:
+            return False
+        self.factor /= 5.0
+        return True
+
+
+class StoppingRule(Callback):
+    """scikit-learn's convergence rule: an epoch that does not beat the best value so far by
+    more than ``tol`` counts as stalled; after more than ``patience`` stalled epochs in a row the
+    run stops (or, with an :class:`Adaptive` schedule, the rate drops and the count restarts).
+
+    Monitors the training loss, or, with ``score`` (model -> validation score), that score, in
+    which case the parameters of the best epoch are put back at the end (``early_stopping``).
+    """
+
+    def __init__(self, tol: float, patience: int, best_loss: float = math.inf,
+                 score: Callable[[MLP], float] | None = None, adaptive: Adaptive | None = None,
+                 verbose: bool = False) -> None:
+        self.tol, self.patience, self.score = tol, patience, score
+        self.adaptive, self.verbose = adaptive, verbose
+        # Both kinds are maximised: the score as it is, the loss negated.
+        self.best = -math.inf if score is not None else -best_loss
+        self.count, self.stopped, self.scores = 0, False, []
+        self._best_arrays: dict[str, np.ndarray] | None = None
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self.score is None:
+            value = -state.history["train_loss_history"][-1]
+        else:
+            value = self.score(state.model)
+            self.scores.append(value)
+        self.count = self.count + 1 if value < self.best + self.tol else 0
+        if value > self.best:
+            self.best = value
+            if self.score is not None:
+                model = state.model
+                self._best_arrays = {name: a.copy() for name, a in
+                                     [*model.params.items(), *model.state().items()]}
+        if self.count <= self.patience:
+            return
+        what = "Validation score" if self.score is not None else "Training loss"
+        if self.adaptive is not None and self.adaptive.reduce():
+            self.count = 0
+            if self.verbose:
+                print(f"{what} did not improve more than tol={self.tol:f} for "
+                      f"{self.patience} consecutive epochs. Setting learning rate to "
+                      f"{self.adaptive.base_rate * self.adaptive.factor:f}")
+            return
+        self.stopped = state.stop = True
+        if self.verbose:
+            print(f"{what} did not improve more than tol={self.tol:f} for {self.patience} "
+                  "consecutive epochs. Stopping.")
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self._best_arrays is not None:
+            current = {**state.model.params, **state.model.state()}
+            for name, best in self._best_arrays.items():
+                current[name][...] = best
+
+
+def _check_number(name: str, value: object, low: float, high: float = math.inf, *,
+                  integer: bool = False, low_open: bool = False, high_open: bool = False) -> None:
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high)
+    if not ok:
+        span = (f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+                if high < math.inf else f"{'>' if low_open else '>='} {low:g}")
+        raise ValueError(f"The '{name}' parameter must be {'an int' if integer else 'a number'} "
+                         f"{'in ' if high < math.inf else ''}{span}; got {value!r}.")
+
+
+class BaseMLP(BaseEstimator):
+    """The shared part of :class:`MLPClassifier` and :class:`MLPRegressor` (see their docs).
+
+    Subclasses give ``_targets`` (checked y -> the library's targets, setting up the output on
+    the first fit), ``_output`` (the network's head), ``_validation_score``, and may give
+    ``_class_weights``.
+    """
+
+    _stratify = False
+
+    # -- parameters ------------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else sizes
+        if not isinstance(sizes, Sequence | np.ndarray) or isinstance(sizes, str) or not all(
+                isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0
+                for s in sizes):
+            raise ValueError("The 'hidden_layer_sizes' parameter must be a positive int or a "
+                             f"sequence of positive ints; got {self.hidden_layer_sizes!r}.")
+        if self.activation not in ACTIVATIONS:
+            extra = (" (for a linear model use hidden_layer_sizes=())"
+                     if self.activation == "identity" else "")
+            raise ValueError(f"The 'activation' parameter must be one of "
+                             f"{', '.join(map(repr, ACTIVATIONS))}; got "
+                             f"{self.activation!r}{extra}.")
+        if self.solver not in ("sgd", "adam"):
+            raise ValueError(f"The 'solver' parameter must be 'sgd' or 'adam' (this library "
+                             f"trains by minibatches; no 'lbfgs'); got {self.solver!r}.")
+        if not (self.batch_size == "auto" or isinstance(self.batch_size, numbers.Integral)
+                and not isinstance(self.batch_size, bool) and self.batch_size >= 1):
+            raise ValueError("The 'batch_size' parameter must be 'auto' or a positive int; "
+                             f"got {self.batch_size!r}.")
+        if not (isinstance(self.learning_rate, Schedule) or self.learning_rate in LEARNING_RATES):
+            raise ValueError(f"The 'learning_rate' parameter must be one of {LEARNING_RATES} or "
+                             f"an mlp.optim.Schedule; got {self.learning_rate!r}.")
+        _check_number("alpha", self.alpha, 0)
+        _check_number("learning_rate_init", self.learning_rate_init, 0, low_open=True)
+        _check_number("power_t", self.power_t, 0)
+        _check_number("max_iter", self.max_iter, 1, integer=True)
+        _check_number("tol", self.tol, 0)
+        _check_number("n_iter_no_change", self.n_iter_no_change, 1, integer=True)
+        _check_number("validation_fraction", self.validation_fraction, 0, 1,
+                      low_open=True, high_open=True)
+        _check_number("momentum", self.momentum, 0, 1, high_open=True)
+        _check_number("beta_1", self.beta_1, 0, 1, high_open=True)
+        _check_number("beta_2", self.beta_2, 0, 1, high_open=True)
+        _check_number("epsilon", self.epsilon, 0, low_open=True)
+        if self.callbacks is not None:
+            for i, cb in enumerate(self.callbacks):
+                if not isinstance(cb, Callback):
+                    raise TypeError(f"callbacks[{i}] must be an mlp.callbacks.Callback; got "
+                                    f"{type(cb).__name__}")
+
+    @property
+    def _hidden(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        return [int(sizes)] if isinstance(sizes, numbers.Integral) else [int(s) for s in sizes]
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on X (N, D), y, with optional sample_weight (N,) >= 0. Returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+        self._check_params()
+        first = not hasattr(self, "model_") or not (incremental or self.warm_start)
+        X, y = validate_data(self, X, y, reset=first, dtype=np.dtype(self.dtype),
+                             multi_output=True, y_numeric=self._y_numeric)
+        targets = self._targets(y, first, classes)
+        weights = self._weights(X, y, sample_weight, incremental)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        if first:
+            self._initialize(X.shape[1], seed)
+        elif self.model_.hidden_sizes != self._hidden:
+            raise ValueError(f"warm_start continues the fitted network, whose hidden layers are "
+                             f"{tuple(self.model_.hidden_sizes)}; got hidden_layer_sizes="
+                             f"{self.hidden_layer_sizes!r} (set warm_start=False to start anew)")
+        if self._optimizer is None or not incremental:
+            self._optimizer = self._new_optimizer()
+        data = self._split(X, targets, weights, rng, incremental)
+        self._run(*data, incremental)
+        return self
+
+    def _weights(self, X, y, sample_weight, incremental: bool) -> np.ndarray | None:
+        """sample_weight times the class weights, checked; None if there are neither."""
+        class_weights = self._class_weights(y, incremental)
+        if sample_weight is None and class_weights is None:
+            return None
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if class_weights is not None:
+            w = w * class_weights
+        if (w < 0).any():
+            raise ValueError(f"sample_weight must be >= 0; got {w.min():g}")
+        if not w.any():
+            raise ValueError("sample_weight (times the class weights) must not be all zero: no "
+                             "example would count")
+        return w
+
+    def _class_weights(self, y, incremental: bool) -> np.ndarray | None:
+        return None
+
+    def _initialize(self, n_features: int, seed: int) -> None:
+        output, size, loss = self._output()
+        self.model_ = MLP(n_features, self._hidden, size, activation=ACTIVATIONS[self.activation],
+                          output=output, seed=seed, dtype=self.dtype, loss=loss,
+                          huber_delta=getattr(self, "huber_delta", 1.0), dropout=self.dropout,
+                          batch_norm=self.batch_norm)
+        self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
+        self.best_loss_ = math.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.validation_loss_curve_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -math.inf if self.early_stopping else None
+        self.n_layers_ = len(self._hidden) + 2
+        self.n_outputs_ = size
+        self.out_activation_ = {"softmax": "softmax", "sigmoid": "logistic",
+                                "linear": "identity"}[output]
+        self._optimizer: Optimizer | None = None
+        self._adaptive: Adaptive | None = None
+
+    def _new_optimizer(self) -> Optimizer:
+        if self.solver == "adam":
+            return Adam(self.beta_1, self.beta_2, self.epsilon)
+        nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
+        return SGD(momentum=self.momentum, nesterov=nesterov)
+
+    def _split(self, X, targets, weights, rng, incremental: bool):
+        """(X, y, w) for training and (X, y, w) for validation (None without early stopping)."""
+        if not self.early_stopping or incremental:
+            return (X, targets, weights), (None, None, None)
+        arrays = [X, targets] + ([weights] if weights is not None else [])
+        stratify = targets if self._stratify and targets.ndim == 1 else None
+        parts = train_test_split(*arrays, random_state=rng, test_size=self.validation_fraction,
+                                 stratify=stratify)
+        train_part, val_part = parts[0::2], parts[1::2]
+        if weights is None:
+            train_part, val_part = [*train_part, None], [*val_part, None]
+        return tuple(train_part), tuple(val_part)
+
+    def _schedule(self, examples_per_epoch: int, incremental: bool) -> Schedule:
+        if isinstance(self.learning_rate, Schedule):
+            return self.learning_rate
+        if self.solver != "sgd" or self.learning_rate == "constant":  # as scikit-learn's
+            return Constant()
+        if self.learning_rate == "invscaling":
+            return InvScaling(examples_per_epoch, self.power_t, self.t_)
+        if self._adaptive is None or not incremental:
+            self._adaptive = Adaptive(self.learning_rate_init)
+        return self._adaptive
+
+    def _run(self, train_part, val_part, incremental: bool) -> None:
+        X, y, w = train_part
+        X_val, y_val, w_val = val_part
+        n = X.shape[0]
+        batch = self._batch_size(n)
+        # scikit-learn's penalty on a batch is 0.5 * alpha * ||W||^2 / (sum of its weights); the
+        # library's is 0.5 * reg * ||W||^2, so reg = alpha / (a batch's expected weight).
+        reg = self.alpha / (batch * (1.0 if w is None else float(w.mean())))
+        schedule = self._schedule((n // batch) * batch, incremental)
+        rule = None
+        if not incremental:
+            score = None
+            if X_val is not None:
+                def score(model):
+                    return self._validation_score(model, X_val, y_val, w_val)
+            rule = StoppingRule(self.tol, self.n_iter_no_change, self.best_loss_, score,
+                                schedule if isinstance(schedule, Adaptive) else None,
+                                bool(self.verbose))
+        callbacks = ([rule] if rule else []) + list(self.callbacks or ())
+        history = train(self.model_, X, y, X_val, y_val, learning_rate=self.learning_rate_init,
+                        learning_rate_decay=1.0, reg=reg,
+                        num_epochs=1 if incremental else self.max_iter, batch_size=batch,
+                        verbose=bool(self.verbose), optimizer=self._optimizer,
+                        schedule=schedule, callbacks=callbacks, sample_weight=w)
+        self._record(history, rule, (n // batch) * batch, incremental)
+
+    def _batch_size(self, n: int) -> int:
+        if self.batch_size == "auto":
+            # ceil(n / 200) equal batches of at most 200 rows. The library's epoch leaves out
+            # the rows that do not fill a batch: with min(200, n), 331 rows would train on one
+            # batch of 200 per epoch, and the epoch's loss would be that one batch's.
+            return n // -(-n // 200)
+        if self.batch_size > n:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "
+                          "to be clipped", UserWarning, stacklevel=5)
+        return min(self.batch_size, n)
+
+    def _record(self, history: dict, rule: StoppingRule | None, examples_per_epoch: int,
+                incremental: bool) -> None:
+        losses = history["train_loss_history"]
+        self.n_iter_ += len(losses)
+        self.t_ += len(losses) * examples_per_epoch
+        self.loss_curve_ += losses
+        if self.early_stopping and rule is not None:
+            self.validation_scores_ += rule.scores
+            self.validation_loss_curve_ += history["val_loss_history"]
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        elif losses and self.best_loss_ is not None:
+            self.best_loss_ = min(self.best_loss_, min(losses))
+        if rule is not None and not rule.stopped and len(losses) == self.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                          "and the optimization hasn't converged yet.", ConvergenceWarning,
+                          stacklevel=5)
+
+    # -- the fitted network ------------------------------------------------------------------
+
+    def _check_X(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.dtype(self.dtype))
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """The weight matrices ``W1 (D, H1), ..., W{L} (H{L-1}, C)``: the network's own arrays
+        (``model_.params``), so writing into them changes the model."""
+        params = self.model_.params
+        return [params[f"W{k}"] for k in range(1, self.model_.num_layers + 1)]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The bias vectors ``b1 (H1,), ..., b{L} (C,)``, the network's own arrays."""
+        params = self.model_.params
+        return [params[f"b{k}"] for k in range(1, self.model_.num_layers + 1)]
+
+    # -- pickling ------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The network travels as the bytes of its model file: that format is the library's
+        # contract for a network's complete state (parameters, batch-norm statistics, random
+        # generator), and it does not depend on how the layers are built in memory.
+        state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
+        if "model_" in state:
+            state["model_"] = _ModelBytes(_model_bytes(state["model_"]))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if isinstance(state.get("model_"), _ModelBytes):
+            state = {**state, "model_": _model_from_bytes(state["model_"].data)}
+        super().__setstate__(state)
+
+    # -- model files ---------------------------------------------------------------------------
+
+    _SAVED = ("n_features_in_", "feature_names_in_", "classes_", "n_iter_", "t_", "loss_curve_",
+              "best_loss_", "validation_scores_", "validation_loss_curve_",
+              "best_validation_score_", "n_layers_", "n_outputs_", "out_activation_",
+              "_multilabel", "_single_output")
+
+    def save(self, path: os.PathLike | str) -> Path:
+        """Write the fitted estimator to a pickle-free ``.npz`` model file (the library's format,
+        readable by :func:`mlp.load` too). Parameters that are not plain values (callbacks, a
+        Schedule object, a RandomState) are not stored and come back as their defaults; the
+        optimiser's state is not stored, so ``partial_fit`` after :func:`load` starts a fresh
+        one. Returns the path written."""
+        check_is_fitted(self)
+        params, dropped = {}, []
+        for name, value in self.get_params(deep=False).items():
+            plain = _plain(value)
+            if plain is _UNSAVED:
+                dropped.append(name)
+            else:
+                params[name] = plain
+        fitted = {name: _plain(getattr(self, name)) for name in self._SAVED if hasattr(self, name)}
+        extra = {"estimator": type(self).__name__, "params": params, "fitted": fitted,
+                 "not_saved": dropped}
+        return save_model(self.model_, path, extra=extra)
+
+
+class _ModelBytes:
+    """A network pickled as the bytes of its ``.npz`` model file."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def _model_bytes(model: MLP) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.npz"
+        save_model(model, path)
+        return path.read_bytes()
+
+
+def _model_from_bytes(data: bytes) -> MLP:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.npz"
+        path.write_bytes(data)
+        return load_model(path)
+
+
+_UNSAVED = object()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON (tuples as lists, class weights as [label, weight] pairs, dtypes by
+    name), or ``_UNSAVED`` if it has no such form."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, type) and issubclass(value, np.generic) or isinstance(value, np.dtype):
+        return np.dtype(value).name
+    if isinstance(value, dict):
+        pairs = [[_plain(k), _plain(v)] for k, v in value.items()]
+        return _UNSAVED if any(_UNSAVED in p for p in pairs) else {"__pairs__": pairs}
+    if isinstance(value, list | tuple):
+        items = [_plain(v) for v in value]
+        return _UNSAVED if any(v is _UNSAVED for v in items) else items
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return _UNSAVED
+
+
+def _unplain(value: Any) -> Any:
+    if isinstance(value, dict) and "__pairs__" in value:
+        return {_unplain(k): v for k, v in value["__pairs__"]}
+    return value
+
+
+def load(path: os.PathLike | str) -> BaseEstimator:
+    """Read an estimator written by ``MLPClassifier.save`` or ``MLPRegressor.save``."""
+    from . import MLPClassifier, MLPRegressor
+
+    extra = load_metadata(path).get("extra") or {}
+    kinds = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
+    cls = kinds.get(extra.get("estimator"))
+    if cls is None or not isinstance(extra.get("params"), dict) or not isinstance(
+            extra.get("fitted"), dict):
+        raise ValueError(f"{path}: a model file, but not one written by MLPClassifier.save or "
+                         "MLPRegressor.save (its metadata names no estimator)")
+    params = {k: _unplain(v) for k, v in extra["params"].items()}
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    est = cls(**params)
+    for name, value in extra["fitted"].items():
+        if name in ("classes_", "feature_names_in_"):
+            value = np.asarray(value, dtype=object if name == "feature_names_in_" else None)
+        setattr(est, name, value)
+    est.model_ = load_model(path)
+    est._optimizer, est._adaptive = None, None
+    return est

@@ -78,10 +78,9 @@ class SGD(Optimizer):
             v = self._buffer(name, param)
             v *= self.momentum
             v += grad
-            if self.nesterov:
-                grad += np.multiply(v, self.momentum, out=self._scratch(name, param))
-            else:
-                grad[...] = v
+            if not self.nesterov:
+                return np.multiply(v, lr, out=grad)
+            grad += np.multiply(v, self.momentum, out=self._scratch(name, param))
         grad *= lr
         return grad
 

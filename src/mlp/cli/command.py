@@ -7,16 +7,20 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from .assignment import register as assignment
 from .errors import EXPECTED, UsageError, fail, missing_optional
 from .evaluate import register as evaluate
 from .gradcheck import register as gradcheck
+from .grade import register as grade
 from .info import register as info
 from .options import Parser
+from .playground import register as playground
 from .predict import register as predict
 from .train import register as train
+from .tune import register as tune
 
 #: Each subcommand's module adds its parser (and the function that runs it).
-SUBCOMMANDS = (train, evaluate, predict, gradcheck, info)
+SUBCOMMANDS = (train, evaluate, predict, gradcheck, info, playground, tune, assignment, grade)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ from ..training import DivergenceError
 
 #: Optional packages (the extras in pyproject.toml); without them some commands cannot run.
 OPTIONAL_PACKAGES = ("matplotlib", "PIL", "pooch", "tqdm", "requests", "sklearn", "optuna",
-                     "psycopg", "starlette", "uvicorn", "websockets", "multipart")
+                     "psycopg", "sqlalchemy", "starlette", "uvicorn", "websockets", "multipart")
 
 EXPECTED = (ValueError, OSError, DivergenceError, MemoryError)
 

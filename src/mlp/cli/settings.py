@@ -23,6 +23,7 @@ from ..optim import (
     StepDecay,
     Warmup,
 )
+from ..regularizers import L1
 from .errors import UsageError
 from .options import option, show
 
@@ -101,6 +102,14 @@ class TrainSettings:
     def make_schedule(self) -> Schedule:
         schedule = SCHEDULES[self.schedule](self)
         return Warmup(self.warmup, after=schedule) if self.warmup > 0 else schedule
+
+    def train_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``MLP.train`` that these settings give (fresh optimiser and
+        schedule objects; no data, callbacks or resume)."""
+        return dict(learning_rate=self.lr, reg=self.reg, num_epochs=self.epochs,
+                    batch_size=self.batch_size, optimizer=self.make_optimizer(),
+                    schedule=self.make_schedule(), regularizer=L1(self.l1) if self.l1 else None,
+                    proximal=self.proximal)
 
     def describe(self) -> str:
         """``sgd (momentum 0.9), lr 0.05, exp schedule, reg 0.0001, batch 64, 15 epochs``."""

@@ -280,9 +280,9 @@ def _source(data: Splits) -> str:
 def _train(model, s: TrainSettings, data: Splits, saved: dict, snapshot, checkpoint,
            quiet: bool) -> Outcome:
     from ..callbacks import ActivityMonitor, Checkpoint, EarlyStopping, EpochLog, ProgressBar
-    from ..regularizers import L1
 
-    optimizer, schedule = s.make_optimizer(), s.make_schedule()
+    options = s.train_options()
+    schedule = options["schedule"]
     log = EpochLog(lambda t: s.lr * schedule(t), saved.get("epoch_log"))
     # Indexing reads the probe as the model does (scaled), which np.asarray would not.
     monitor = ActivityMonitor((data.X_val if len(data.X_val) else data.X)[:1000])
@@ -302,9 +302,7 @@ def _train(model, s: TrainSettings, data: Splits, saved: dict, snapshot, checkpo
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             stats = model.train(
                 data.X, data.y, data.X_val if has_val else None, data.y_val if has_val else None,
-                learning_rate=s.lr, reg=s.reg, num_epochs=s.epochs, batch_size=s.batch_size,
-                optimizer=optimizer, schedule=schedule, regularizer=L1(s.l1) if s.l1 else None,
-                proximal=s.proximal, callbacks=callbacks, resume=snapshot)
+                callbacks=callbacks, resume=snapshot, **options)
     except KeyboardInterrupt:
         if checkpoint is not None and checkpoint.exists():
             print(f"mlp: interrupted; continue with: mlp train --resume {checkpoint}",

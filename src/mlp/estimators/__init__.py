@@ -11,8 +11,8 @@ estimator holds the library's network in ``model_``.
 Needs scikit-learn (``pip install "mlp[sklearn]"``); ``import mlp`` alone does not.
 """
 
-from ._base import load
 from ._classifier import MLPClassifier
+from ._files import load
 from ._regressor import MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor", "load"]

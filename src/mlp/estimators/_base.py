@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,8 +21,6 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..network import MLP
 from ..optim import SGD, Adam, Constant, Optimizer, Schedule
-from ..serialization import load as load_model
-from ..serialization import load_metadata
 from ..serialization import save as save_model
 from ..training import Callback, TrainState, train
 
@@ -368,20 +365,6 @@ class BaseMLP(BaseEstimator):
 
     # -- pickling ------------------------------------------------------------------------------
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The network travels as the bytes of its model file: that format is the library's
-        # contract for a network's complete state (parameters, batch-norm statistics, random
-        # generator), and it does not depend on how the layers are built in memory.
-        state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
-        if "model_" in state:
-            state["model_"] = _ModelBytes(_model_bytes(state["model_"]))
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if isinstance(state.get("model_"), _ModelBytes):
-            state = {**state, "model_": _model_from_bytes(state["model_"].data)}
-        super().__setstate__(state)
-
     # -- model files ---------------------------------------------------------------------------
 
     _SAVED = ("n_features_in_", "feature_names_in_", "classes_", "n_iter_", "t_", "loss_curve_",
@@ -407,27 +390,6 @@ class BaseMLP(BaseEstimator):
         extra = {"estimator": type(self).__name__, "params": params, "fitted": fitted,
                  "not_saved": dropped}
         return save_model(self.model_, path, extra=extra)
-
-
-class _ModelBytes:
-    """A network pickled as the bytes of its ``.npz`` model file."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
-def _model_bytes(model: MLP) -> bytes:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.npz"
-        save_model(model, path)
-        return path.read_bytes()
-
-
-def _model_from_bytes(data: bytes) -> MLP:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.npz"
-        path.write_bytes(data)
-        return load_model(path)
 
 
 _UNSAVED = object()
@@ -457,27 +419,3 @@ def _unplain(value: Any) -> Any:
     if isinstance(value, dict) and "__pairs__" in value:
         return {_unplain(k): v for k, v in value["__pairs__"]}
     return value
-
-
-def load(path: os.PathLike | str) -> BaseEstimator:
-    """Read an estimator written by ``MLPClassifier.save`` or ``MLPRegressor.save``."""
-    from . import MLPClassifier, MLPRegressor
-
-    extra = load_metadata(path).get("extra") or {}
-    kinds = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
-    cls = kinds.get(extra.get("estimator"))
-    if cls is None or not isinstance(extra.get("params"), dict) or not isinstance(
-            extra.get("fitted"), dict):
-        raise ValueError(f"{path}: a model file, but not one written by MLPClassifier.save or "
-                         "MLPRegressor.save (its metadata names no estimator)")
-    params = {k: _unplain(v) for k, v in extra["params"].items()}
-    if isinstance(params.get("hidden_layer_sizes"), list):
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    est = cls(**params)
-    for name, value in extra["fitted"].items():
-        if name in ("classes_", "feature_names_in_"):
-            value = np.asarray(value, dtype=object if name == "feature_names_in_" else None)
-        setattr(est, name, value)
-    est.model_ = load_model(path)
-    est._optimizer, est._adaptive = None, None
-    return est

@@ -1,0 +1,131 @@
+"""Where a study lives, and the heartbeats that let a killed worker's trial be retried.
+
+``--storage`` takes a database URL that every worker reaches (``postgresql://user@host/db``,
+``mysql+pymysql://...``; ``sqlite:///study.db`` for one machine only: SQLite's locks do not hold
+on network disks), or ``journal:FILE``, Optuna's append-only journal file on a disk that the
+workers share. Each running trial records a heartbeat every ``heartbeat`` seconds; a trial
+whose heartbeat is older than ``3 * heartbeat`` is marked failed by the next worker that starts
+a trial, and a copy of it (same parameters) is queued for another worker to run. That is
+Optuna's own mechanism for databases; a journal file gets it here, by keeping the heartbeat as
+a system attribute of the trial.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+from pathlib import Path
+
+#: How many times a trial whose worker died is run again before it is given up.
+MAX_RETRY = 3
+#: A trial is stale when its heartbeat is this many intervals old.
+GRACE_INTERVALS = 3
+HEARTBEAT_ATTR = "mlp:heartbeat"
+JOURNAL = "journal:"
+
+
+def default_url(folder: Path) -> str:
+    """A SQLite file in the search's folder (one machine; see the module's notes)."""
+    return f"sqlite:///{(folder / 'study.db').resolve()}"
+
+
+def open_storage(url: str, heartbeat: int = 10):
+    """The Optuna storage of ``url``, with heartbeats every ``heartbeat`` seconds."""
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int) or heartbeat < 1:
+        raise ValueError(f"heartbeat must be a whole number of seconds >= 1, got {heartbeat!r}")
+    from optuna.exceptions import ExperimentalWarning
+
+    with warnings.catch_warnings():
+        # Heartbeats are "experimental" in Optuna's words, and have been since 2.8.
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return _open(url, heartbeat)
+
+
+def _open(url: str, heartbeat: int):
+    import optuna
+
+    retry = _retry_callback()
+    if url.startswith(JOURNAL):
+        return _journal(url[len(JOURNAL):], heartbeat, retry)
+    if "://" not in url:
+        raise ValueError(f"--storage {url}: expected a database URL such as "
+                         "postgresql://user@host/db or sqlite:///study.db, or journal:FILE")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]  # psycopg 3, not psycopg2
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
+    kwargs = {"engine_kwargs": engine, "heartbeat_interval": heartbeat,
+              "grace_period": GRACE_INTERVALS * heartbeat, _stale_callback_name(): retry}
+    try:
+        return _created(lambda: optuna.storages.RDBStorage(url, **kwargs))
+    except ImportError as exc:
+        raise ImportError(f"--storage {url.split(':', 1)[0]}: its database driver is missing "
+                          f"({exc}); PostgreSQL's comes with pip install \"mlp[tune]\"") from exc
+
+
+def _created(connect, attempts: int = 5):
+    """``connect()``, again if it lost a race: workers started together on an empty database
+    all create Optuna's tables, and all but one find them made in the meantime."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return connect()
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _retry_callback():
+    """Optuna's callback that queues a copy of a stale trial (its 4.9 name, or the older)."""
+    import optuna.storages as storages
+
+    retry = getattr(storages, "RetryHeartbeatStaleTrialCallback", None)
+    return (retry or storages.RetryFailedTrialCallback)(max_retry=MAX_RETRY)
+
+
+def _stale_callback_name() -> str:
+    from optuna.storages import RDBStorage
+
+    names = inspect.signature(RDBStorage).parameters
+    return ("heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in names
+            else "failed_trial_callback")  # before Optuna 4.9
+
+
+def _journal(path: str, heartbeat: int, retry):
+    from optuna.storages import JournalStorage
+    from optuna.storages._heartbeat import BaseHeartbeat
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+
+    if not path:
+        raise ValueError("--storage journal:FILE: give the journal file's path, such as "
+                         "journal:study.journal")
+
+    class HeartbeatJournal(JournalStorage, BaseHeartbeat):
+        """A journal file whose running trials record a heartbeat (a system attribute)."""
+
+        def record_heartbeat(self, trial_id: int) -> None:
+            self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
+
+        def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+            limit = time.time() - GRACE_INTERVALS * heartbeat
+            running = self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+            # A retried trial carries its failed original's last beat: the start counts too.
+            return [t._trial_id for t in running
+                    if max(t.system_attrs.get(HEARTBEAT_ATTR, 0.0), _started(t)) < limit]
+
+        def get_heartbeat_interval(self) -> int:
+            return heartbeat
+
+        def get_heartbeat_stale_trial_callback(self):
+            return retry
+
+        get_failed_trial_callback = get_heartbeat_stale_trial_callback  # before Optuna 4.9
+
+    return HeartbeatJournal(JournalFileBackend(path))
+
+
+def _started(trial) -> float:
+    return trial.datetime_start.timestamp() if trial.datetime_start else time.time()

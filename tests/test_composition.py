@@ -105,14 +105,19 @@ def test_mean_of_training_outputs_approaches_the_inference_output(rng):
     assert (np.abs(passes.mean(axis=0) - net.scores(X)) < 5 * standard_error).all()
 
 
-def test_dropout_keeps_each_unit_with_probability_one_minus_p():
-    layer = Dropout(0.3)
+@pytest.mark.parametrize("p", [0.05, 0.3, 0.9])
+@pytest.mark.parametrize("shape", [(1000, 100), (999, 101)])  # an odd count of random words
+def test_dropout_keeps_each_unit_with_probability_one_minus_p(p, shape):
+    layer = Dropout(p)
     layer.rng = np.random.default_rng(0)
-    out = layer.forward(np.ones((1000, 100)), training=True)
+    out = layer.forward(np.ones(shape), training=True)
     kept = out != 0
-    # 100,000 Bernoulli(0.7) draws: standard deviation of the mean is 0.00145.
-    assert abs(kept.mean() - 0.7) < 5 * 0.00145
-    np.testing.assert_allclose(out[kept], 1 / 0.7)
+    # About 100,000 Bernoulli(1 - p) draws: the mean's standard deviation.
+    sd = np.sqrt(p * (1 - p) / kept.size)
+    assert abs(kept.mean() - (1 - p)) < 5 * sd
+    np.testing.assert_allclose(out[kept], 1 / (1 - p))
+    # Rows and columns alike: no stripes from the way the random words are cut.
+    assert abs(kept.mean(axis=0) - (1 - p)).max() < 6 * np.sqrt(p * (1 - p) / shape[0])
     np.testing.assert_array_equal(layer.forward(np.ones((3, 4))), np.ones((3, 4)))
 
 

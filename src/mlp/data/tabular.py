@@ -117,11 +117,11 @@ def encode_labels(path: os.PathLike | str, column: str, labels: Sequence[str],
     """Class indices (N,) int64 of ``labels`` in ``classes``; an unknown label is an error
     naming its data row."""
     index = {name: i for i, name in enumerate(classes)}
-    numeric = {_number(name): i for i, name in enumerate(classes)} if all(
-        _number(name) is not None for name in classes) else {}
+    numeric = {finite_number(name): i for i, name in enumerate(classes)} if all(
+        finite_number(name) is not None for name in classes) else {}
     out = np.empty(len(labels), np.int64)
     for row, label in enumerate(labels):
-        i = index.get(label, numeric.get(_number(label)) if numeric else None)
+        i = index.get(label, numeric.get(finite_number(label)) if numeric else None)
         if i is None:
             raise DataFileError(path, f"data row {row + 1}, column {column!r}: label {label!r} "
                                       f"is not one of the model's classes ({_names(classes)})")
@@ -131,7 +131,7 @@ def encode_labels(path: os.PathLike | str, column: str, labels: Sequence[str],
 
 def parse_targets(path: os.PathLike | str, column: str, labels: Sequence[str]) -> np.ndarray:
     """Regression targets (N,) float64 from a column's text; a non-number is an error."""
-    values = [_number(label) for label in labels]
+    values = [finite_number(label) for label in labels]
     for row, value in enumerate(values):
         if value is None:
             raise DataFileError(path, f"data row {row + 1}, column {column!r}: "
@@ -190,7 +190,7 @@ def _check_header(path: Path, header: list[str]) -> None:
     if not any(header):
         raise DataFileError(path, "empty file: a CSV file needs a header row naming the "
                                   "columns, then one row per example")
-    if all(_number(name) is not None for name in header):
+    if all(finite_number(name) is not None for name in header):
         raise DataFileError(path, f"line 1 must name the columns, but it holds numbers "
                                   f"({', '.join(header[:4])}{', ...' if len(header) > 4 else ''})"
                                   ": add a header row")
@@ -211,7 +211,7 @@ def _parse(path: Path, header: list[str], rows: _Rows, columns: list[int],
             raise DataFileError(path, f"line {line} (data row {row + 1}) has {len(cells)} "
                                       f"fields, the header {len(header)}")
         for j in columns:
-            value = _number(cells[j])
+            value = finite_number(cells[j])
             if value is None:
                 raise DataFileError(path, f"line {line} (data row {row + 1}), column "
                                           f"{header[j]!r}: {_not_a_number(cells[j])}")
@@ -228,7 +228,7 @@ def _parse(path: Path, header: list[str], rows: _Rows, columns: list[int],
 
 def _encode_target(path: Path, target: str, labels: list[str],
                    task: str | None) -> tuple[np.ndarray, str, list[str] | None]:
-    numbers = [_number(label) for label in labels]
+    numbers = [finite_number(label) for label in labels]
     numeric = all(v is not None for v in numbers)
     if task is None:
         whole = numeric and all(float(v).is_integer() for v in numbers)
@@ -254,7 +254,7 @@ def _class_names(labels: list[str], numbers: list[float] | None) -> list[str]:
     return [str(int(v)) if v.is_integer() else repr(v) for v in sorted(set(numbers))]
 
 
-def _number(text: str) -> float | None:
+def finite_number(text: str) -> float | None:
     """The finite number ``text`` holds, or None (empty, not a number, NaN or infinite)."""
     try:
         value = float(text)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import NamedTuple
 
 import numpy as np
 
+from ..data.tabular import finite_number
 from .datasets import RADIUS
 
 MAX_BYTES = 1 << 20
@@ -40,14 +40,6 @@ class Upload(NamedTuple):
     labels: tuple[str, ...]
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 def _rows(text: str) -> tuple[tuple[str, str, str], list[tuple[int, list[str]]]]:
     """The header (given, or x1, x2, label) and the data rows with their line numbers."""
     rows = [(i, row) for i, row in enumerate(csv.reader(io.StringIO(text)), start=1)
@@ -60,7 +52,7 @@ def _rows(text: str) -> tuple[tuple[str, str, str], list[tuple[int, list[str]]]]
             raise UploadError(f"line {line}: expected 3 columns (two numeric features and a "
                               f"label or target); got {len(row)}: {','.join(row)[:80]!r}")
     first = [cell.strip() for cell in rows[0][1]]
-    if _number(first[0]) is None or _number(first[1]) is None:
+    if finite_number(first[0]) is None or finite_number(first[1]) is None:
         return (first[0], first[1], first[2]), rows[1:]
     return ("x1", "x2", "label"), rows
 
@@ -76,7 +68,7 @@ def parse_csv(text: str) -> Upload:
     X = np.empty((len(rows), 2))
     for r, (line, row) in enumerate(rows):
         for c in range(2):
-            value = _number(row[c].strip())
+            value = finite_number(row[c].strip())
             if value is None:
                 raise UploadError(f"line {line}, column {c + 1} ({names[c]!r}): expected a "
                                   f"finite number; got {row[c].strip()!r}")
@@ -87,8 +79,8 @@ def parse_csv(text: str) -> Upload:
 
 
 def _targets(raw: list[str], rows, name: str):
-    values = [_number(t) for t in raw]
-    distinct = sorted(set(raw), key=lambda t: (_number(t) is None, _number(t) or 0, t))
+    values = [finite_number(t) for t in raw]
+    distinct = sorted(set(raw), key=lambda t: (finite_number(t) is None, finite_number(t) or 0, t))
     numeric = all(v is not None for v in values)
     whole = numeric and all(float(v).is_integer() for v in values)
     if not numeric or (whole and len(distinct) <= MAX_CLASSES):

@@ -1,0 +1,100 @@
+"""``mlp grade``: grade students' ``mlp.py`` files (one, or a class's folders)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import UsageError
+from .options import positive_int
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "grade", help="grade students' mlp.py for Problem Set 4",
+        description="Grade the code of Problem Set 4 (Q2.1-Q2.5.2, 45 points): each question "
+                    "runs the student's mlp.py in its own process, with limits on time, memory "
+                    "and output, on the notebook's cases and hidden ones whose reference values "
+                    "this library computes while grading. SUBMISSION is an mlp.py, a folder "
+                    "holding one, or a folder of such folders (one per student; then a "
+                    "gradebook, a report and a results.json per student go to --out).")
+    p.add_argument("submission", metavar="SUBMISSION", type=Path, nargs="?",
+                   help="an mlp.py, a folder holding one, or a folder of students' folders")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="also write Gradescope's results.json for the submission to FILE")
+    p.add_argument("--full", action="store_true",
+                   help="grade the MNIST questions on the full MNIST (MLP_DATA_DIR, the cache, "
+                        "or a download) against the problem set's figures")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                   help="students graded at once, for a class (default: 1)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="for a class: where the gradebook and the reports go (default: "
+                        "SUBMISSION-grades beside it)")
+    p.add_argument("--export-otter", type=Path, metavar="DIR",
+                   help="write the checks as otter-grader test files into DIR (SUBMISSION is "
+                        "then optional)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.submission is None and args.export_otter is None:
+        raise UsageError("give a SUBMISSION to grade, or --export-otter DIR")
+    if args.export_otter is not None:
+        from ..teaching.otter import export_otter
+
+        written = export_otter(args.export_otter, full=args.full)
+        print(f"wrote {len(written)} otter-grader test files to {args.export_otter}")
+    if args.submission is None:
+        return 0
+    from ..teaching.grader import Grader, is_class_folder
+
+    if not args.submission.exists():
+        raise FileNotFoundError(2, "No such file or folder", str(args.submission))
+    is_class = is_class_folder(args.submission)
+    if is_class and args.json is not None:
+        raise UsageError("--json is for one submission: for a class, each student's "
+                         "results.json goes to --out")
+    if not is_class and (args.out is not None or args.workers != 1):
+        raise UsageError("--out and --workers are for a folder of students' folders")
+    with Grader(full=args.full) as grader:
+        if is_class:
+            return _grade_class(grader, args)
+        return _grade_one(grader, args)
+
+
+def _grade_one(grader, args: argparse.Namespace) -> int:
+    from ..teaching.report import gradescope_results, text_report
+    from .outputs import write_json
+
+    result = grader.grade(args.submission)
+    sys.stdout.write(text_report(result))
+    if args.json is not None:
+        write_json(args.json, gradescope_results(result))
+    return 0
+
+
+def _grade_class(grader, args: argparse.Namespace) -> int:
+    from ..atomic import write_text_atomic
+    from ..teaching.grader import grade_class
+    from ..teaching.report import gradebook_rows, gradescope_results, text_report
+    from .outputs import write_csv, write_json
+
+    folder = args.submission.resolve()
+    out = args.out if args.out is not None else folder.with_name(folder.name + "-grades")
+    out.mkdir(parents=True, exist_ok=True)
+    total = grader.max_score
+
+    def done(result) -> None:
+        print(f"{result.name:<30} {result.score:>5g} / {total:g}  ({result.seconds:.1f} s)"
+              + (f"  {result.problem}" if result.problem else ""), flush=True)
+        write_text_atomic(out / f"{result.name}.txt", text_report(result))
+        write_json(out / f"{result.name}.json", gradescope_results(result))
+
+    results = grade_class(grader, folder, workers=args.workers, on_result=done)
+    fields, rows = gradebook_rows(results)
+    write_csv(out / "gradebook.csv", fields, rows)
+    mean = sum(r.score for r in results) / len(results) if results else 0.0
+    print(f"{len(results)} students, mean {mean:.1f} / {total:g}: gradebook, reports and "
+          f"results.json files in {out}")
+    return 0

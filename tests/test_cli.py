@@ -15,7 +15,8 @@ from mlp import serialization as mio
 from mlp.data import load_mnist_small
 from mlp.layers import Activation, BatchNorm, Dense, Dropout
 
-COMMANDS = ("train", "evaluate", "predict", "gradcheck", "info")
+COMMANDS = ("train", "evaluate", "predict", "gradcheck", "info", "tune", "playground",
+            "assignment", "grade")
 
 
 def mlp(*args, cwd=None, timeout=120):

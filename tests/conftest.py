@@ -1,9 +1,13 @@
 import os
 
-import matplotlib
-import numpy as np
-import pytest
-from hypothesis import settings
+# scikit-learn's array-API estimator checks run only with this set before SciPy is first imported
+# (they are skipped otherwise); numpy inputs behave the same either way.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 matplotlib.use("Agg")
 

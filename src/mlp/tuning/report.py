@@ -107,6 +107,10 @@ def retrain_best(study, space: SearchSpace, folder: Path, plots: bool = True) ->
     return out
 
 
+#: Trials up to which the intermediate-values picture keeps its legend.
+LEGEND_MAX = 12
+
+
 def plot_study(study, folder: Path, metric: str) -> dict[str, str]:
     """The pictures of :data:`PICTURES` in ``folder``; returns {file: why it was skipped}
     for those a study this small cannot draw (importances need two complete trials)."""
@@ -128,7 +132,13 @@ def plot_study(study, folder: Path, metric: str) -> dict[str, str]:
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:
             skipped[name] = str(exc)
             continue
-        fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
+        first = ax.flat[0] if hasattr(ax, "flat") else ax
+        if plot == "plot_intermediate_values" and len(study.trials) > LEGEND_MAX:
+            # One legend line per trial would take the whole picture; the curves tell enough.
+            legend = first.get_legend()
+            if legend is not None:
+                legend.remove()
+        fig = first.figure
         fig.set_size_inches(9, 5.5)
         fig.tight_layout()
         save_figure(fig, folder / name)

@@ -127,7 +127,7 @@ def test_integer_weights_equal_repeated_rows(Estimator):
 
 def test_balanced_class_weight_raises_minority_recall():
     """95:5 classes: the unweighted fit finds 24% of the minority class on held-out data, the
-    balanced one 64% (at some cost in accuracy, 96.2% -> 85.2%)."""
+    balanced one 64% (at some cost in accuracy, 96.2% -> 86.4%)."""
     X, y = make_classification(2000, 20, n_informative=5, weights=[0.95], flip_y=0.0,
                                class_sep=0.5, random_state=0)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0, stratify=y)
@@ -137,7 +137,7 @@ def test_balanced_class_weight_raises_minority_recall():
     assert recall_score(y_te, plain.predict(X_te)) == pytest.approx(0.24)
     assert recall_score(y_te, balanced.predict(X_te)) == pytest.approx(0.64)
     assert plain.score(X_te, y_te) == pytest.approx(0.962)
-    assert balanced.score(X_te, y_te) == pytest.approx(0.852)
+    assert balanced.score(X_te, y_te) == pytest.approx(0.864)
 
 
 def test_class_weight_dict_is_sample_weight():

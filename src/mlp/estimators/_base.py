@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ..initializers import INITIALIZERS
 from ..network import MLP
 from ..optim import SGD, Adam, Constant, Optimizer, Schedule
 from ..serialization import save as save_model
@@ -163,6 +164,9 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"The 'activation' parameter must be one of "
                              f"{', '.join(map(repr, ACTIVATIONS))}; got "
                              f"{self.activation!r}{extra}.")
+        if self.init not in INITIALIZERS:
+            raise ValueError(f"The 'init' parameter must be one of {INITIALIZERS}; got "
+                             f"{self.init!r}.")
         if self.solver not in ("sgd", "adam"):
             raise ValueError(f"The 'solver' parameter must be 'sgd' or 'adam' (this library "
                              f"trains by minibatches; no 'lbfgs'); got {self.solver!r}.")
@@ -246,7 +250,7 @@ class BaseMLP(BaseEstimator):
         self.model_ = MLP(n_features, self._hidden, size, activation=ACTIVATIONS[self.activation],
                           output=output, seed=seed, dtype=self.dtype, loss=loss,
                           huber_delta=getattr(self, "huber_delta", 1.0), dropout=self.dropout,
-                          batch_norm=self.batch_norm)
+                          batch_norm=self.batch_norm, init=self.init)
         self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
         self.best_loss_ = math.inf
         self.validation_scores_ = [] if self.early_stopping else None

@@ -41,7 +41,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     Added: ``class_weight`` (dict label -> weight, or 'balanced'; multiplies sample_weight, as
     scikit-learn's ``compute_sample_weight``), ``dropout`` (rate after each hidden layer, or a
     list), ``batch_norm``, ``callbacks`` (:mod:`mlp.callbacks` objects), ``dtype`` ('float64' or
-    'float32').
+    'float32'), ``init`` ('xavier', scikit-learn's scale, or 'he').
 
     Fitted attributes: ``classes_``, ``n_features_in_``, ``feature_names_in_``, ``coefs_`` /
     ``intercepts_`` (the network's own arrays), ``loss_curve_`` (per epoch), ``best_loss_``,
@@ -82,6 +82,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         batch_norm=False,
         callbacks=None,
         dtype="float64",
+        init="xavier",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -109,6 +110,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.batch_norm = batch_norm
         self.callbacks = callbacks
         self.dtype = dtype
+        self.init = init
 
     # -- training ----------------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         batch_norm=False,
         callbacks=None,
         dtype="float64",
+        init="xavier",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -83,6 +84,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.batch_norm = batch_norm
         self.callbacks = callbacks
         self.dtype = dtype
+        self.init = init
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch on X (N, D), y (N,) or (N, K), continuing from the last call."""

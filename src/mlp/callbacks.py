@@ -150,6 +150,18 @@ class EpochLog(Callback):
         self._tick = now
 
 
+def copy_weights(model) -> dict[str, np.ndarray]:
+    """Copies of a network's parameters and batch-norm running statistics, by name."""
+    return {name: a.copy() for name, a in [*model.params.items(), *model.state().items()]}
+
+
+def put_back(model, arrays: dict[str, np.ndarray]) -> None:
+    """Write arrays taken by :func:`copy_weights` back into the network, in place."""
+    current = {**model.params, **model.state()}
+    for name, value in arrays.items():
+        current[name][...] = value
+
+
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
     epochs in a row.
@@ -192,9 +204,7 @@ class EarlyStopping(Callback):
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, state.epoch, 0
             if self.restore_best:
-                model = state.model
-                self._best_arrays = {name: a.copy() for name, a in
-                                     [*model.params.items(), *model.state().items()]}
+                self._best_arrays = copy_weights(state.model)
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -204,6 +214,4 @@ class EarlyStopping(Callback):
         self.best *= self.sign
         if self.restore_best and self._best_arrays is not None and (
                 self.best_epoch != state.epoch):
-            current = {**state.model.params, **state.model.state()}
-            for name, best in self._best_arrays.items():
-                current[name][...] = best
+            put_back(state.model, self._best_arrays)

@@ -21,6 +21,7 @@ class Optimizer:
     def __init__(self) -> None:
         self.state: dict[str, np.ndarray] = {}
         self.t = 0
+        self._work: dict[str, np.ndarray] = {}  # _scratch's buffers, never saved
 
     def begin_iteration(self) -> None:
         """Called once per iteration, before the parameters are updated."""
@@ -46,10 +47,9 @@ class Optimizer:
     def _scratch(self, key: str, like: np.ndarray) -> np.ndarray:
         """A work buffer shaped like ``like``, reused from step to step and never saved: the
         terms of an update are written into it instead of a new array per step."""
-        work = self.__dict__.setdefault("_work", {})
-        buf = work.get(key)
+        buf = self._work.get(key)
         if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-            buf = work[key] = np.empty_like(like)
+            buf = self._work[key] = np.empty_like(like)
         return buf
 
 

@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ..callbacks import copy_weights, put_back
 from ..initializers import INITIALIZERS
 from ..network import MLP
 from ..optim import SGD, Adam, Constant, Optimizer, Schedule
@@ -99,9 +100,7 @@ class StoppingRule(Callback):
         if value > self.best:
             self.best = value
             if self.score is not None:
-                model = state.model
-                self._best_arrays = {name: a.copy() for name, a in
-                                     [*model.params.items(), *model.state().items()]}
+                self._best_arrays = copy_weights(state.model)
         if self.count <= self.patience:
             return
         what = "Validation score" if self.score is not None else "Training loss"
@@ -119,9 +118,7 @@ class StoppingRule(Callback):
 
     def on_train_end(self, state: TrainState) -> None:
         if self._best_arrays is not None:
-            current = {**state.model.params, **state.model.state()}
-            for name, best in self._best_arrays.items():
-                current[name][...] = best
+            put_back(state.model, self._best_arrays)
 
 
 def _check_number(name: str, value: object, low: float, high: float = math.inf, *,

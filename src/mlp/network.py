@@ -96,7 +96,6 @@ class Workspace:
         self.layers: list[dict[str, np.ndarray]] = [{} for _ in model.layers]
         self.head: dict[str, np.ndarray] = {}
         self.penalty: dict[str, np.ndarray] = {}
-        self.gather: dict[str, np.ndarray] = {}  # the training loop's batch of raw rows
 
 
 class MLP:

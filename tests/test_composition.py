@@ -413,3 +413,20 @@ def test_check_gradients_is_not_fooled_by_gradients_that_are_truly_zero():
 def test_repr_names_the_regression_loss():
     assert "loss='huber', huber_delta=0.5" in repr(MLP(3, [4], 1, output="linear", loss="huber",
                                                       huber_delta=0.5))
+
+
+@pytest.mark.parametrize("seed", [3, None])
+def test_a_gradient_check_between_runs_changes_nothing(seed, rng):
+    """frozen_dropout puts the generator back: training, checking, training gives the numbers
+    of training twice without the check (with the network's generator or NumPy's global one)."""
+    X, y = rng.standard_normal((24, 5)), rng.integers(0, 3, 24)
+    runs = []
+    for check in (False, True):
+        np.random.seed(0)
+        net = MLP(5, [6], 3, dropout=0.3, seed=seed, dtype="float64")
+        net.train(X, y, num_epochs=2, batch_size=8, learning_rate=0.1)
+        if check:
+            check_gradients(net, X[:6], y[:6])
+        net.train(X, y, num_epochs=2, batch_size=8, learning_rate=0.1)
+        runs.append(net.scores(X))
+    np.testing.assert_array_equal(runs[0], runs[1])

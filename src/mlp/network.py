@@ -381,8 +381,11 @@ class MLP:
     def frozen_dropout(self) -> Iterator[MLP]:
         """Within this block, each dropout layer draws one mask and reuses it for every batch
         of the same shape, so that the training-mode loss is a fixed function of the
-        parameters: what a numeric gradient check needs (``check_gradients`` uses it)."""
+        parameters: what a numeric gradient check needs (``check_gradients`` uses it). The
+        random generator the masks come from is put back as it was at the end, so that a
+        check between two training runs does not change the second one's numbers."""
         drops = [layer for layer in self.layers if isinstance(layer, Dropout)]
+        saved = np.random.get_state() if self.rng is None else self.rng.bit_generator.state
         for layer in drops:
             layer.frozen, layer._mask = True, None
         try:
@@ -390,6 +393,10 @@ class MLP:
         finally:
             for layer in drops:
                 layer.frozen, layer._mask = False, None
+            if self.rng is None:
+                np.random.set_state(saved)
+            else:
+                self.rng.bit_generator.state = saved
 
     # -- the public API ------------------------------------------------------------------------
 

@@ -22,6 +22,10 @@ def register(sub) -> None:
                         "cache, or a download) instead of the bundled 6,000-image subset")
     p.add_argument("--force", action="store_true",
                    help="overwrite the files if DIR already holds them")
+    p.add_argument("--gradescope", action="store_true",
+                   help="also write DIR/autograder.zip, Gradescope's autograder, which grades "
+                        "each upload with 'mlp grade' in Gradescope's container (it holds the "
+                        "solution: keep it out of what students get)")
     p.set_defaults(func=run)
 
 
@@ -35,4 +39,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.folder}: mlp.py ({kind}), utils.py, problem_set_4.ipynb, README.md and "
           f"{data} in data/ ({len(written)} files)")
     print(f"students: cd {args.folder} && jupyter notebook problem_set_4.ipynb")
+    if args.gradescope:
+        from ..teaching.gradescope import write_autograder
+
+        zip_path = write_autograder(args.folder / "autograder.zip")
+        print(f"wrote {zip_path}: the autograder of a Gradescope programming assignment "
+              "(see docs/teaching.md); it holds the solution, so keep it out of what "
+              "students get")
     return 0

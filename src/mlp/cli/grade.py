@@ -14,19 +14,28 @@ def register(sub) -> None:
     p = sub.add_parser(
         "grade", help="grade students' mlp.py for Problem Set 4",
         description="Grade the code of Problem Set 4 (Q2.1-Q2.5.2, 45 points): each question "
-                    "runs the student's mlp.py in its own process, with limits on time, memory "
-                    "and output, on the notebook's cases and hidden ones whose reference values "
-                    "this library computes while grading. SUBMISSION is an mlp.py, a folder "
-                    "holding one, or a folder of such folders (one per student; then a "
-                    "gradebook, a report and a results.json per student go to --out).")
+                    "runs the student's mlp.py in a jail of its own (bubblewrap: no network, "
+                    "no files but its own, limits on time, memory, processes and output), on "
+                    "the notebook's cases and hidden ones whose reference values this library "
+                    "computes while grading. SUBMISSION is an mlp.py, a folder holding one (or "
+                    "holding a folder that holds one, as a zip unpacks), or a folder of "
+                    "students' folders (then a gradebook, a report and a results.json per "
+                    "student go to --out).")
     p.add_argument("submission", metavar="SUBMISSION", type=Path, nargs="?",
                    help="an mlp.py, a folder holding one, or a folder of students' folders")
+    p.add_argument("--no-jail", action="store_true",
+                   help="run the code without the jail, for a student checking their own work "
+                        "where bubblewrap cannot run: it does not stop cheating, and the "
+                        "report says so")
+    p.add_argument("--secret", type=int, metavar="N",
+                   help="draws the hidden cases; the same N regrades with the same cases "
+                        "(default: a new random one; keep it from the students)")
     p.add_argument("--json", type=Path, metavar="FILE",
                    help="also write Gradescope's results.json for the submission to FILE")
     p.add_argument("--full", action="store_true",
                    help="grade the MNIST questions on the full MNIST (MLP_DATA_DIR, the cache, "
                         "or a download) against the problem set's figures")
-    p.add_argument("--workers", type=positive_int, default=1, metavar="N",
+    p.add_argument("--workers", type=positive_int, metavar="N",
                    help="students graded at once, for a class (default: 1)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="for a class: where the gradebook and the reports go (default: "
@@ -51,13 +60,14 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.submission.exists():
         raise FileNotFoundError(2, "No such file or folder", str(args.submission))
-    is_class = is_class_folder(args.submission)
-    if is_class and args.json is not None:
-        raise UsageError("--json is for one submission: for a class, each student's "
-                         "results.json goes to --out")
-    if not is_class and (args.out is not None or args.workers != 1):
+    class_options = args.out is not None or args.workers is not None
+    if args.json is not None and class_options:
+        raise UsageError("--json is for one submission; --out and --workers for a class")
+    # --json grades one submission, however its folder is laid out (Gradescope's uploads).
+    is_class = class_options or (args.json is None and is_class_folder(args.submission))
+    if is_class and not args.submission.is_dir():
         raise UsageError("--out and --workers are for a folder of students' folders")
-    with Grader(full=args.full) as grader:
+    with Grader(full=args.full, jail=not args.no_jail, secret=args.secret) as grader:
         if is_class:
             return _grade_class(grader, args)
         return _grade_one(grader, args)
@@ -78,6 +88,7 @@ def _grade_class(grader, args: argparse.Namespace) -> int:
     from ..atomic import write_text_atomic
     from ..teaching.grader import grade_class
     from ..teaching.report import gradebook_rows, gradescope_results, text_report
+    from ..teaching.text import clean, file_stem
     from .outputs import write_csv, write_json
 
     folder = args.submission.resolve()
@@ -86,12 +97,14 @@ def _grade_class(grader, args: argparse.Namespace) -> int:
     total = grader.max_score
 
     def done(result) -> None:
-        print(f"{result.name:<30} {result.score:>5g} / {total:g}  ({result.seconds:.1f} s)"
-              + (f"  {result.problem}" if result.problem else ""), flush=True)
-        write_text_atomic(out / f"{result.name}.txt", text_report(result))
-        write_json(out / f"{result.name}.json", gradescope_results(result))
+        name, problem = clean(result.name, 30), clean(result.problem or "", 200)
+        print(f"{name:<30} {result.score:>5g} / {total:g}  ({result.seconds:.1f} s)"
+              + (f"  {problem}" if problem else ""), flush=True)
+        stem = file_stem(result.name)
+        write_text_atomic(out / f"{stem}.txt", text_report(result))
+        write_json(out / f"{stem}.json", gradescope_results(result))
 
-    results = grade_class(grader, folder, workers=args.workers, on_result=done)
+    results = grade_class(grader, folder, workers=args.workers or 1, on_result=done)
     fields, rows = gradebook_rows(results)
     write_csv(out / "gradebook.csv", fields, rows)
     mean = sum(r.score for r in results) / len(results) if results else 0.0

@@ -73,8 +73,10 @@ class Task:
     hidden: bool
     needs: tuple[str, ...]
     reference: Callable[[], dict[str, Any]]
-    #: Inputs as large as raw pixels: a softmax that does not subtract the max overflows.
+    #: Scores far from zero: a softmax that does not subtract the max overflows.
     raw_pixels: bool = False
+    #: Data the grader keeps: it never enters the jail (held-out images and their labels).
+    private: dict[str, np.ndarray] = field(default_factory=dict)
 
     def probe_task(self) -> dict[str, Any]:
         return {"id": self.id, "op": self.op, **self.spec}
@@ -136,29 +138,37 @@ class Case:
                 "seed": self.seed, "params": None if self.seed is not None else f"{self.key}/"}
 
 
-def toy_cases() -> list[Case]:
-    """The notebook's toy problem and three hidden ones: other sizes and seeds, nonzero biases
-    (a forgotten bias shows), a large reg (a forgotten penalty shows), and raw-pixel inputs with
-    large weights (a softmax without the max subtracted overflows)."""
+#: The hidden raw-pixel case's scores sit this far from zero, so that ``np.exp`` of a score
+#: overflows (past 709) unless each row's largest score is subtracted first, while the scores
+#: of a row stay within a few tens of each other, as the problem set's own MNIST runs have
+#: them: after that subtraction no probability underflows, however the loss is written.
+SCORE_OFFSET = 750.0
+
+
+def toy_cases(secret: int) -> list[Case]:
+    """The notebook's toy problem and three hidden ones drawn from ``secret``: other sizes,
+    nonzero biases (a forgotten bias shows), a large reg (a forgotten penalty shows), and
+    raw-pixel inputs with scores near ``SCORE_OFFSET`` (a softmax without the max subtracted
+    overflows)."""
     X, y = toy_data()
     cases = [Case("toy", "the notebook's toy network", False, (4, 10, 3), 0.1,
                   {"toy/X": X, "toy/y": y}, seed=0)]
-    hidden = [  # key, D, H, C, N, reg, input scale, weight scale
+    hidden = [  # key, D, H, C, N, reg, input scale (None: raw pixels), weight scale
         ("h1", 6, 7, 4, 8, 0.05, 5.0, 0.5),
         ("h2", 3, 12, 5, 10, 1.3, 1.0, 1.0),
         ("h3", 30, 9, 10, 6, 0.01, None, 1.0),
     ]
     for i, (key, D, H, C, N, reg, x_scale, w_scale) in enumerate(hidden, start=1):
-        rng = np.random.default_rng(1000 + i)
+        rng = np.random.default_rng([secret, 1000 + i])
         raw = x_scale is None
         X = rng.integers(0, 256, (N, D)).astype(np.float64) if raw else (
             x_scale * rng.standard_normal((N, D)))
         arrays = {f"{key}/X": X, f"{key}/y": rng.integers(0, C, N),
-                  f"{key}/W1": w_scale * rng.standard_normal((D, H)),
+                  f"{key}/W1": (0.01 if raw else w_scale) * rng.standard_normal((D, H)),
                   f"{key}/b1": 0.5 * rng.standard_normal(H),
                   f"{key}/W2": w_scale * rng.standard_normal((H, C)),
-                  f"{key}/b2": 0.5 * rng.standard_normal(C)}
-        what = "raw-pixel inputs, " if raw else ""
+                  f"{key}/b2": 0.5 * rng.standard_normal(C) + (SCORE_OFFSET if raw else 0)}
+        what = "raw-pixel inputs, large scores, " if raw else ""
         cases.append(Case(key, f"hidden case {i} ({what}D={D}, H={H}, C={C}, N={N}, reg={reg:g})",
                           True, (D, H, C), reg, arrays, raw_pixels=raw))
     return cases
@@ -229,7 +239,7 @@ def judge_loss(found: dict, ref: dict, task: Task) -> Verdict:
     if _close(loss, ref["loss"]):
         return Verdict(1, shown, expected)
     if not math.isfinite(loss):
-        return Verdict(0, shown, expected, _overflow_hint(task))
+        return Verdict(0, shown, expected, _not_finite_hint(loss, task))
     if _close(loss, ref["unregularised"][0]):
         return Verdict(0, shown, expected, "this is the data loss alone: add the penalty "
                        "0.5 * reg * (np.sum(W1 ** 2) + np.sum(W2 ** 2))")
@@ -282,7 +292,7 @@ def judge_gradient(name: str) -> Callable[[dict, dict, Task], Verdict]:
 def _gradient_hint(name: str, grad: np.ndarray, found: dict, ref: dict,
                    task: Task) -> str | None:
     if not np.isfinite(grad).all():
-        return _overflow_hint(task) or "the gradient holds NaN or inf"
+        return _not_finite_hint(float(np.sum(grad)), task) or "the gradient holds NaN or inf"
     param, reg, n = ref["params"][name], ref["reg"], ref["N"]
     data_ref = ref["unregularised"][1][name]
     weight = name.startswith("W")
@@ -302,6 +312,9 @@ def _gradient_hint(name: str, grad: np.ndarray, found: dict, ref: dict,
     if n > 1 and same(n * data_ref + penalty):
         return ("the gradient is N times too large: the loss is the mean over the N examples, "
                 "so divide dscores by N")
+    if n > 1 and same(data_ref / n + penalty):
+        return ("the gradient is N times too small: it is divided by N twice (dscores is "
+                "already divided by N, so dW and db are not divided again)")
     if same(-ref["grads"][name]):
         return "the sign is flipped: dscores = probabilities minus the one-hot labels"
     numeric = (found.get("numeric") or {}).get(name)
@@ -344,11 +357,17 @@ def _shape_hint(name: str, shape: tuple[int, ...]) -> str:
     return f"d{name} must have {name}'s shape {shape} (a transpose missing?)"
 
 
-def _overflow_hint(task: Task) -> str | None:
-    if task.raw_pixels:
-        return ("the loss is not finite on inputs as large as raw pixels (0-255): subtract "
-                "each row's largest score before np.exp (the log-sum-exp trick); it does not "
-                "change the softmax")
+def _not_finite_hint(value: float, task: Task) -> str | None:
+    """NaN where the scores are large: np.exp overflowed, so the row maximum is not
+    subtracted; +inf: the log of a probability that underflowed to 0."""
+    if math.isnan(value) and task.raw_pixels:
+        return ("the loss is NaN on scores this large: np.exp(scores) overflows to inf; "
+                "subtract each row's largest score before np.exp (the log-sum-exp trick); it "
+                "does not change the softmax")
+    if value == math.inf:
+        return ("the loss is inf: the log of a probability that underflowed to 0; take the "
+                "log in log space, log p = shifted - np.log(np.sum(np.exp(shifted), axis=1, "
+                "keepdims=True)) with shifted = scores - max, instead of np.log(probs)")
     return None
 
 
@@ -398,15 +417,17 @@ class Training:
     data: dict[str, np.ndarray]  # X, y, X_val, y_val (+ X_test, y_test for MNIST)
     options: dict[str, Any]
     std: float = 0.1
+    #: MNIST: the first row of the training images this run trains on.
+    first_row: int = 0
 
 
 HISTORY = ("loss_history", "grad_magnitude_history", "train_acc_history", "val_acc_history")
 
 
-def toy_trainings(activation: str) -> list[Training]:
-    """The notebook's toy training for ``activation`` and two hidden ones: blobs in 5-D with
-    full batches, and 4-D with minibatches (the shuffling then matters: the same seeds give the
-    same order with the given ``train``)."""
+def toy_trainings(activation: str, secret: int) -> list[Training]:
+    """The notebook's toy training for ``activation`` and two hidden ones drawn from
+    ``secret``: blobs in 5-D with full batches, and 4-D with minibatches (the shuffling then
+    matters: the same seeds give the same order with the given ``train``)."""
     X, y = toy_data()
     if activation == "sigmoid":
         notebook = {"learning_rate": 0.5, "reg": 1e-5, "num_epochs": 100}
@@ -420,41 +441,61 @@ def toy_trainings(activation: str) -> list[Training]:
                              "num_epochs": 15, "batch_size": 10}),
     ]
     for i, (key, D, H, C, N, options) in enumerate(hidden, start=1):
-        rng = np.random.default_rng(2000 + i + (10 if activation == "relu" else 0))
+        rng = np.random.default_rng([secret, 2000 + i + (10 if activation == "relu" else 0)])
         centres = 3 * rng.standard_normal((C, D))
         labels = rng.integers(0, C, 2 * N)
         points = centres[labels] + rng.standard_normal((2 * N, D))
         data = {"X": points[:N], "y": labels[:N], "X_val": points[N:], "y_val": labels[N:]}
         label = (f"hidden training {i} (D={D}, H={H}, C={C}, N={N}, "
                  f"batch size {options.get('batch_size', 200)})")
-        runs.append(Training(key, label, True, activation, (D, H, C), 20 + i, data, options))
+        seed = int(rng.integers(2**31))
+        runs.append(Training(key, label, True, activation, (D, H, C), seed, data, options))
     return runs
 
 
-def train_task(run: Training, evaluate: tuple[str, ...] = (),
+TRAIN_DATA = ("X", "y", "X_val", "y_val")
+
+
+def train_task(run: Training, evaluate: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
                history: tuple[str, ...] = HISTORY) -> Task:
-    """``evaluate``: also predict on these sets after training ("val", "test"); ``history``:
-    the histories the student's run reports."""
+    """``evaluate``: held-out sets by name, ``(X, y)``, that never enter the jail: the student's
+    trained parameters come back and the grader measures their accuracy on them (the
+    reference's accuracy is ``reached[name]``); ``history``: the histories the student's run
+    reports."""
     prefix = f"{run.activation}/{run.key}/"
+    evaluate = evaluate or {}
     spec = {"net": {"sizes": list(run.sizes), "std": run.std, "activation": run.activation,
                     "seed": run.seed, "params": None},
-            **{k: prefix + k for k in ("X", "y", "X_val", "y_val")},
-            "options": run.options, "history": list(history),
-            "evaluate": {name: prefix + f"X_{name}" for name in evaluate}}
-    arrays = {prefix + k: v for k, v in run.data.items()}
+            **{k: prefix + k for k in TRAIN_DATA},
+            "options": run.options, "history": list(history), "trained": bool(evaluate)}
+    arrays = {prefix + k: run.data[k] for k in TRAIN_DATA}
+    private = {f"{k}_{name}": v for name, (X, y) in evaluate.items()
+               for k, v in (("X", X), ("y", y))}
 
     def reference() -> dict[str, Any]:
         net = library_net(spec["net"], {})
         data = [np.asarray(run.data[k], dtype=np.float64) if k.startswith("X") else run.data[k]
-                for k in ("X", "y", "X_val", "y_val")]
+                for k in TRAIN_DATA]
         stats = net.train(*data, **run.options)
         out: dict[str, Any] = {"history": {k: np.asarray(stats[k]) for k in HISTORY}}
-        for name in evaluate:
-            out[name] = net.predict(np.asarray(run.data[f"X_{name}"], dtype=np.float64))
+        if evaluate:
+            out["reached"] = {name: accuracy_of(net.params, run.activation, X, y)
+                              for name, (X, y) in evaluate.items()}
         return out
 
     return Task(f"train/{run.activation}/{run.key}", "train", spec, arrays, run.label,
-                run.hidden, ("train", "loss", "predict"), reference)
+                run.hidden, ("train", "loss", "predict"), reference, private=private)
+
+
+def accuracy_of(params: dict[str, np.ndarray], activation: str, X: np.ndarray,
+                y: np.ndarray) -> float:
+    """The accuracy on ``X`` (N, D) raw pixels, ``y`` (N,) of a two-layer network with
+    ``params``, computed by the library."""
+    D, H = params["W1"].shape
+    net = TwoLayerMLP(D, H, params["W2"].shape[1], std=0.0, activation=activation)
+    net.params = {name: np.asarray(params[name], dtype=np.float64) for name in PARAMS}
+    with np.errstate(all="ignore"):
+        return float(np.mean(net.predict(np.asarray(X, dtype=np.float64)) == y))
 
 
 def _history(found: dict, key: str) -> np.ndarray | None:
@@ -506,48 +547,53 @@ def judge_training(found: dict, ref: dict, task: Task) -> Verdict:
 # -- MNIST -----------------------------------------------------------------------------------------
 
 
-def mnist_trainings(activation: str, full: bool) -> list[Training]:
-    """The notebook's MNIST run and a hidden one (another seed, 32 hidden units, other training
-    data). On the bundled subset the minibatches hold 20 examples, so that its 5,000 images
-    give about as many steps per epoch as the problem set's 50,000 with 100."""
-    X_train, y_train, X_val, y_val, X_test, y_test = mnist(full)
-    evaluation = {"X_val": X_val, "y_val": y_val, "X_test": X_test, "y_test": y_test}
+#: Training images held out of the MNIST runs: the validation set their ``train`` reports on.
+MONITOR = 500
+
+
+def mnist_trainings(activation: str, full: bool, secret: int) -> list[Training]:
+    """The notebook's MNIST run and a hidden one (a seed and a slice of the training images
+    drawn from ``secret``, 32 hidden units). ``train`` reports on ``MONITOR`` held-out training
+    images; the validation and test sets that are scored never enter the jail. On the bundled
+    subset the minibatches hold 20 examples, so that its images give about as many steps per
+    epoch as the problem set's 50,000 with 100."""
+    X_train, y_train, *_ = mnist(full)
+    X, y = X_train[MONITOR:], y_train[MONITOR:]
+    monitor = {"X_val": X_train[:MONITOR], "y_val": y_train[:MONITOR]}
     options = {"learning_rate": 1e-3, "learning_rate_decay": 0.95, "reg": 0.5,
                "batch_size": 100 if full else 20}
-    skip = len(X_train) // 5
+    rng = np.random.default_rng([secret, 3000 + (activation == "relu")])
+    skip = int(rng.integers(len(X) // 10, len(X) // 4))
     return [
         Training("mnist", f"the notebook's {activation} network on MNIST", False, activation,
-                 (784, 64, 10), 0, {"X": X_train, "y": y_train, **evaluation},
-                 {**options, "num_epochs": 20}),
-        Training("mnist-hidden", f"hidden MNIST run ({activation}, 32 hidden units, seed 1, "
-                 f"the last {len(X_train) - skip} training images)", True, activation,
-                 (784, 32, 10), 1, {"X": X_train[skip:], "y": y_train[skip:], **evaluation},
-                 {**options, "num_epochs": 5 if full else 10}),
+                 (784, 64, 10), 0, {"X": X, "y": y, **monitor}, {**options, "num_epochs": 20},
+                 first_row=MONITOR),
+        Training("mnist-hidden", f"hidden MNIST run ({activation}, 32 hidden units, "
+                 f"{len(X) - skip} training images)", True, activation, (784, 32, 10),
+                 int(rng.integers(2**31)), {"X": X[skip:], "y": y[skip:], **monitor},
+                 {**options, "num_epochs": 5 if full else 10}, first_row=MONITOR + skip),
     ]
 
 
 @functools.lru_cache(maxsize=2)
 def mnist(full: bool):
-    """MNIST's raw pixels as uint8 (the sandbox converts them to float64, as
+    """MNIST's raw pixels as uint8 (the probe converts them to float64, as
     ``get_MNIST_data`` would give them): the full set or the bundled subset, read once."""
     return load_dataset("mnist" if full else "mnist-small", dtype=np.uint8)
 
 
 def mnist_task(run: Training, full: bool) -> Task:
-    task = train_task(run, evaluate=("val", "test"),
+    _, _, X_val, y_val, X_test, y_test = mnist(full)
+    task = train_task(run, evaluate={"val": (X_val, y_val), "test": (X_test, y_test)},
                       history=("loss_history", "val_acc_history"))
+    task.spec["first_row"] = run.first_row
     library_reference = task.reference
 
     def reference() -> dict[str, Any]:
         out = library_reference()
-        out["labels"] = {name: run.data[f"y_{name}"] for name in ("val", "test")}
         if full and not run.hidden:
-            reached = PROBLEM_SET_ACCURACY[run.activation]
-        else:
-            reached = {name: float(np.mean(out[name] == out["labels"][name]))
-                       for name in ("val", "test")}
-        out["reached"] = reached
-        out["threshold"] = {name: reached[name] - MARGIN for name in reached}
+            out["reached"] = PROBLEM_SET_ACCURACY[run.activation]
+        out["threshold"] = {name: value - MARGIN for name, value in out["reached"].items()}
         return out
 
     task.reference = reference
@@ -576,15 +622,19 @@ def judge_mnist_training(found: dict, ref: dict, task: Task) -> Verdict:
 
 
 def judge_accuracy(which: str) -> Callable[[dict, dict, Task], Verdict]:
+    """The accuracy of the trained parameters on a held-out set the student's code never saw,
+    computed by the library."""
+
     def judge(found: dict, ref: dict, task: Task) -> Verdict:
-        labels, truth = found.get(which), ref["labels"][which]
         threshold = ref["threshold"][which]
         want = f"at least {threshold:.3f} (the reference reached {ref['reached'][which]:.4f})"
-        if not isinstance(labels, np.ndarray) or labels.shape != truth.shape:
-            got = labels.shape if isinstance(labels, np.ndarray) else "nothing"
-            return Verdict(0, f"predictions of shape {got}", want,
-                           "predict returns one label per row (Q2.3)", reveals=False)
-        accuracy = float(np.mean(labels == truth))
+        params = found.get("params") or {}
+        problem = _params_problem(params, task.spec["net"]["sizes"])
+        if problem:
+            return Verdict(0, problem, want, "train updates self.params in place (Q2.3)",
+                           reveals=False)
+        accuracy = accuracy_of(params, task.spec["net"]["activation"],
+                               task.private[f"X_{which}"], task.private[f"y_{which}"])
         credit = 1.0 if accuracy >= threshold else 0.5 if accuracy >= threshold - HALF else 0.0
         hint = None if credit == 1 else ("train and predict run your loss and gradients: the "
                                          "toy checks above show which part to fix")
@@ -593,19 +643,34 @@ def judge_accuracy(which: str) -> Callable[[dict, dict, Task], Verdict]:
     return judge
 
 
+def _params_problem(params: dict, sizes: list[int]) -> str | None:
+    """What is wrong with the trained parameters' shapes or values, or None."""
+    D, H, C = sizes
+    shapes = {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}
+    for name, shape in shapes.items():
+        value = params.get(name)
+        if not isinstance(value, np.ndarray) or value.shape != shape:
+            got = value.shape if isinstance(value, np.ndarray) else "none"
+            return f"params[{name!r}] of shape {got}, not {shape}"
+        if not np.isfinite(value).all():
+            return f"params[{name!r}] holds NaN or inf"
+    return None
+
+
 # -- the questions ---------------------------------------------------------------------------------
 
 
-def build_questions(full: bool = False) -> list[Question]:
+def build_questions(full: bool = False, secret: int = 0) -> list[Question]:
     """Problem Set 4's six code questions, 45 points. ``full``: the MNIST questions on the full
-    MNIST (``MLP_DATA_DIR``, the cache, or a download) instead of the bundled subset."""
-    cases = toy_cases()
+    MNIST (``MLP_DATA_DIR``, the cache, or a download) instead of the bundled subset;
+    ``secret``: draws the hidden cases (the same secret, the same cases)."""
+    cases = toy_cases(secret)
 
     def forward(activation: str, what: str) -> list[Task]:
         return [loss_task(case, activation, what) for case in cases]
 
     s_grads, r_grads = forward("sigmoid", "gradients"), forward("relu", "gradients")
-    s_train = [train_task(run) for run in toy_trainings("sigmoid")]
+    s_train = [train_task(run) for run in toy_trainings("sigmoid", secret)]
     questions = [
         Question("Q2.1", "Sigmoid forward pass", 5, [
             Item("loss", 3, forward("sigmoid", "loss"), judge_loss),
@@ -622,13 +687,13 @@ def build_questions(full: bool = False) -> list[Question]:
         Question("Q2.4", "ReLU activation", 5, [
             Item("loss", 1.5, forward("relu", "loss"), judge_loss),
             *[Item(f"d{name}", 0.5, r_grads, judge_gradient(name)) for name in PARAMS],
-            Item("training", 1.5, [train_task(run) for run in toy_trainings("relu")],
+            Item("training", 1.5, [train_task(run) for run in toy_trainings("relu", secret)],
                  judge_training),
         ], "toy", depends=("Q2.2", "Q2.3"), pattern=first_layer_pattern("relu")),
     ]
     for label, activation, depends in (("Q2.5.1", "sigmoid", ("Q2.1", "Q2.2", "Q2.3")),
                                        ("Q2.5.2", "relu", ("Q2.3", "Q2.4"))):
-        tasks = [mnist_task(run, full) for run in mnist_trainings(activation, full)]
+        tasks = [mnist_task(run, full) for run in mnist_trainings(activation, full, secret)]
         title = f"{'Sigmoid' if activation == 'sigmoid' else 'ReLU'} network on MNIST"
         questions.append(Question(label, title, 10, [
             Item("training", 2, tasks, judge_mnist_training),

@@ -5,23 +5,30 @@
 >>> result.score, result.max_score
 (45.0, 45.0)
 
-Each question runs in its own sandboxed process (:mod:`mlp.teaching.sandbox`), in a fresh
-temporary folder holding a copy of the student's ``mlp.py``, the assignment's ``utils.py`` and
-the question's inputs; a first short run only imports the file and checks that it defines
-``TwoLayerMLP`` with ``loss``, ``train`` and ``predict``. Whatever the student's code does there
+Each question runs in a jail of its own (:mod:`mlp.teaching.jail`, run by
+:mod:`mlp.teaching.sandbox`) that holds a copy of the student's ``mlp.py``, the assignment's
+``utils.py``, the probe and the question's inputs, and nothing of the grader's; a first short
+run only imports the file and checks that it defines ``TwoLayerMLP`` with ``loss``, ``train``
+and ``predict``. Whatever the student's code does there
 (an exception, ``sys.exit()``, an endless loop, all the memory, megabytes of printing) costs the
 cases it happens in, with the reason in the report; a method that ran past the time limit is not
 called again by later questions, so an endless loop costs one time limit, not six.
 
 The reference values are computed by this library, once per ``Grader``, in a process of their
-own (:mod:`mlp.teaching.reference`) while the first submission's runs go on.
+own (:mod:`mlp.teaching.reference`) while the first submission's runs go on. The hidden cases
+are drawn from the grader's secret (random unless given), and the MNIST questions' scored
+images and labels never enter the jail: the student's trained parameters come back and the
+library measures their accuracy.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import json
-import math
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,8 +41,10 @@ import numpy as np
 
 from .assignment import template_text
 from .checks import Question, Task, Verdict, build_questions
+from .jail import JailError, unavailable
 from .reference import References
 from .sandbox import Limits, Outcome, run
+from .text import clean
 
 PROBE = Path(__file__).with_name("probe.py")
 #: A submission larger than this is refused unread.
@@ -113,6 +122,8 @@ class SubmissionResult:
     #: What stopped every question (no mlp.py, an import that fails, ...), if anything did.
     problem: str | None = None
     seconds: float = 0.0
+    #: Whether the student's code ran in the jail (``--no-jail`` says no).
+    jailed: bool = True
 
     @property
     def score(self) -> float:
@@ -128,15 +139,23 @@ class Grader:
     reference values are computed once). Thread-safe: ``grade`` may run in several threads.
 
     full: the MNIST questions on the full MNIST and the problem set's figures. limits: replaces
-    ``LIMITS`` entries ("toy", "mnist", "mnist-full").
+    ``LIMITS`` entries ("toy", "mnist", "mnist-full"). jail: run the students' code in the
+    jail (JailError if none can be made here); False runs it without one, for a student
+    checking their own work. secret: draws the hidden cases (random if not given; the same
+    secret gives the same cases).
     """
 
-    def __init__(self, full: bool = False, limits: dict[str, Limits] | None = None) -> None:
-        self.full = full
-        self.questions = build_questions(full)
+    def __init__(self, full: bool = False, limits: dict[str, Limits] | None = None,
+                 jail: bool = True, secret: int | None = None) -> None:
+        if jail and (reason := unavailable()):
+            raise JailError(f"{reason}; or --no-jail to grade without a jail (for a student "
+                            "checking their own work: it does not stop cheating)")
+        self.full, self.jail = full, jail
+        secret = int.from_bytes(os.urandom(8), "little") if secret is None else int(secret)
+        self.questions = build_questions(full, secret)
         self.limits = {**LIMITS, **(limits or {})}
         self._utils = template_text("utils.py")
-        self._references = References(self.questions, full)
+        self._references = References(self.questions, full, secret)
 
     def __enter__(self) -> Grader:
         return self
@@ -155,7 +174,8 @@ class Grader:
         return self._references.get(task)
 
     def grade(self, submission: os.PathLike | str, name: str | None = None) -> SubmissionResult:
-        """Grade one submission: an ``mlp.py`` or a folder holding one."""
+        """Grade one submission: an ``mlp.py``, a folder holding one, or a folder holding a
+        folder that holds one (a zipped folder)."""
         start = time.monotonic()
         path = Path(submission)
         name = name or (path.resolve().parent.name if path.is_file() else path.resolve().name)
@@ -169,7 +189,8 @@ class Grader:
             return self._failed(name, source_path, problem, start)
         hung: dict[str, str] = {}  # method -> the question where it ran past a limit
         results = [self._question(q, source, hung) for q in self.questions]
-        return SubmissionResult(name, source_path, results, None, time.monotonic() - start)
+        return SubmissionResult(name, source_path, results, None, time.monotonic() - start,
+                                self.jail)
 
     def _failed(self, name: str, path: Path | None, problem: str,
                 start: float) -> SubmissionResult:
@@ -177,7 +198,8 @@ class Grader:
                                     [ItemResult(item.name, item.points, []) for item in q.items],
                                     [f"not graded: {problem}"], depends=q.depends)
                      for q in self.questions]
-        return SubmissionResult(name, path, questions, problem, time.monotonic() - start)
+        return SubmissionResult(name, path, questions, problem, time.monotonic() - start,
+                                self.jail)
 
     # -- the runs ----------------------------------------------------------------------------
 
@@ -261,13 +283,16 @@ class Grader:
     def _run(self, source: bytes, tasks: list[dict], arrays: dict[str, np.ndarray],
              limits: Limits) -> tuple[dict[str, dict], Outcome]:
         with tempfile.TemporaryDirectory(prefix="mlp-grade-") as tmp:
-            work = Path(tmp)
+            os.chmod(tmp, 0o711)  # the jail's uid reaches the folder, which is its own
+            work = Path(tmp, "ps4")
+            work.mkdir()
             (work / "mlp.py").write_bytes(source)
             (work / "utils.py").write_text(self._utils, encoding="utf-8")
+            shutil.copyfile(PROBE, work / PROBE.name)
             (work / "tasks.json").write_text(json.dumps(tasks), encoding="utf-8")
             np.savez(work / "arrays.npz", **arrays)
-            outcome = run(PROBE, [str(work)], work, limits)
-            return read_results(work / "results.jsonl", limits.output_bytes), outcome
+            outcome = run(PROBE.name, work, limits, jail=self.jail)
+            return read_results(outcome.results), outcome
 
 
 # -- submissions --------------------------------------------------------------------------------
@@ -315,14 +340,10 @@ def student_folders(path: Path) -> list[Path]:
 # -- reading what the probe wrote -----------------------------------------------------------------
 
 
-def read_results(path: Path, max_bytes: int) -> dict[str, dict]:
+def read_results(data: bytes) -> dict[str, dict]:
     """The probe's records by task id: the last line of each id wins (the begin line is
     replaced by the result). Lines that do not parse are ignored."""
     records: dict[str, dict] = {}
-    if not path.is_file():
-        return records
-    with open(path, "rb") as f:
-        data = f.read(max_bytes + 1)
     for line in data.splitlines():
         try:
             record = json.loads(line)
@@ -346,8 +367,10 @@ def _well_formed(record: Any) -> bool:
 
 
 #: What a task's result may hold: an array, or a dictionary of arrays by name.
-_VALUES = {"scores": "array", "loss": "array", "labels": "array", "val": "array",
-           "test": "array", "grads": "arrays", "numeric": "arrays", "history": "arrays"}
+_VALUES = {"scores": "array", "loss": "array", "labels": "array", "grads": "arrays",
+           "numeric": "arrays", "history": "arrays", "params": "arrays"}
+#: The most entries an array from the probe may have (MNIST's W1 has 784 * 64).
+MAX_ENTRIES = 1 << 20
 
 
 def decode_value(value: Any) -> dict[str, Any]:
@@ -368,23 +391,27 @@ def decode_value(value: Any) -> dict[str, Any]:
 
 
 def _array(value: Any) -> np.ndarray:
-    if not (isinstance(value, dict) and set(value) == {"shape", "data"}):
+    """An array as the probe sends it, ``{"npy": BASE64}``, read without pickle; ValueError
+    unless it is a numeric array of at most 4 dimensions and ``MAX_ENTRIES`` entries."""
+    if not (isinstance(value, dict) and set(value) == {"npy"} and isinstance(value["npy"], str)):
         raise ValueError("an array that does not hold together")
-    shape, data = value["shape"], value["data"]
-    if not (isinstance(shape, list) and len(shape) <= 4
-            and all(isinstance(s, int) and s >= 0 for s in shape) and isinstance(data, list)
-            and len(data) == math.prod(shape)
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in data)):
+    try:
+        raw = base64.b64decode(value["npy"], validate=True)
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, binascii.Error, OSError, EOFError) as exc:
+        raise ValueError("an array that does not hold together") from exc
+    if not (isinstance(array, np.ndarray) and array.dtype.kind in "biuf" and array.ndim <= 4
+            and array.size <= MAX_ENTRIES):
         raise ValueError("an array that does not hold together")
-    return np.array(data, dtype=np.float64).reshape(shape)
+    return array.astype(np.float64)
 
 
 def describe_error(error: Any, outcome: Outcome | None) -> str:
     """An exception from the student's code in words: no traceback, the place in mlp.py."""
     if not isinstance(error, dict):
         return "it failed"
-    kind, message = str(error.get("type", "")), str(error.get("message", ""))
-    where = error.get("where")
+    kind, message = clean(error.get("type", ""), 60), clean(error.get("message", ""), 300)
+    where = clean(error.get("where") or "", 200)
     at = f" (at {where})" if where else ""
     if kind == "NotImplementedError":
         return f"not implemented yet ({message})" if message else "not implemented yet"
@@ -445,6 +472,17 @@ def _stopped_in(record: dict | None, outcome: Outcome | None, task: Task) -> str
     return None
 
 
+def _grade_one(grader: Grader, path: Path) -> SubmissionResult:
+    """One student of a class: a failure of the grader itself costs this student's grading
+    alone, and says so."""
+    start = time.monotonic()
+    try:
+        return grader.grade(path, path.name)
+    except Exception as exc:  # the class goes on; the gradebook names the error
+        return grader._failed(path.name, None, f"grader error, not yours ({type(exc).__name__}: "
+                              f"{exc}); the teacher will regrade", start)
+
+
 def grade_class(grader: Grader, folder: Path, workers: int = 1,
                 on_result: Callable[[SubmissionResult], None] | None = None,
                 ) -> list[SubmissionResult]:
@@ -453,7 +491,7 @@ def grade_class(grader: Grader, folder: Path, workers: int = 1,
     students = student_folders(folder)
     results: dict[Path, SubmissionResult] = {}
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="mlp-grade") as pool:
-        futures = {pool.submit(grader.grade, path, path.name): path for path in students}
+        futures = {pool.submit(_grade_one, grader, path): path for path in students}
         for future in as_completed(futures):
             results[futures[future]] = result = future.result()
             if on_result is not None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import __version__
 from ..atomic import write_text_atomic
-from .checks import HALF, MARGIN, TOLERANCE, Item, Question, Task, build_questions, mnist
+from .checks import HALF, MARGIN, MONITOR, TOLERANCE, Item, Question, Task, build_questions, mnist
 from .reference import References
 
 _HELPERS = '''\
@@ -72,15 +72,16 @@ def _train(TwoLayerMLP, key, net, data, options):
     return _TRAINED[key]
 
 
-def _mnist(rows_from):
+def _mnist(first_row, monitor):
+    """The run's training rows, the held-out rows its train reports on, and the scored sets."""
     from utils import get_MNIST_data
 
     X_train, y_train, X_val, y_val, X_test, y_test = get_MNIST_data()
     assert len(X_train) == {n_train}, (
         "these tests were written for {n_train} training images; get_MNIST_data gave "
         f"{{len(X_train)}}: use the data the assignment came with")
-    start = len(X_train) // 5 if rows_from else 0
-    return X_train[start:], y_train[start:], X_val, y_val, X_test, y_test
+    return (X_train[first_row:], y_train[first_row:], X_train[:monitor], y_train[:monitor],
+            X_val, y_val, X_test, y_test)
 '''
 
 
@@ -89,8 +90,10 @@ def export_otter(folder: os.PathLike | str, full: bool = False) -> list[Path]:
     full: the MNIST cases on the full MNIST, with the problem set's figures."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    questions = build_questions(full)
-    references = References(questions, full)
+    # The hidden cases of these files are drawn afresh: the files hold them (keep them secret).
+    secret = int.from_bytes(os.urandom(8), "little")
+    questions = build_questions(full, secret)
+    references = References(questions, full, secret)
     n_train = len(mnist(full).X_train)
     try:
         return [write_text_atomic(folder / f"{q.label.lower().replace('.', '_')}.py",
@@ -155,10 +158,10 @@ def _training_cases(question: Question, item: Item, task: Task,
     spec = task.spec
     options = spec["options"]
     if question.kind == "mnist":
-        rows_from = task.hidden
-        data = f"X, y, X_val, y_val, X_test, y_test = _mnist({rows_from!r})"
+        data = ("X, y, X_monitor, y_monitor, X_val, y_val, X_test, y_test = "
+                f"_mnist({spec['first_row']!r}, {MONITOR!r})")
         run = (f"net, stats = _train(env['TwoLayerMLP'], {task.id!r}, {spec['net']!r}, "
-               f"(X, y, X_val, y_val), {options!r})")
+               f"(X, y, X_monitor, y_monitor), {options!r})")
         if item.name == "training":
             epochs = len(ref["history"]["val_acc_history"])
             return [(item.points, [data, run, "losses = stats['loss_history']",

@@ -1,18 +1,22 @@
-"""Runs inside the sandbox: imports a student's ``mlp.py`` and records what it computes.
+"""Runs inside the jail: imports a student's ``mlp.py`` and records what it computes.
 
-    python -I probe.py WORKDIR
+    python -I -S probe.py WORKDIR RESULTS_FD SECONDS
 
-WORKDIR holds the student's ``mlp.py``, ``tasks.json`` (what to compute), ``arrays.npz`` (the
-inputs) and receives ``results.jsonl``: for each task a line ``{"id", "begin": true}`` before it
-runs and ``{"id", "ok": true, "value": ...}`` or ``{"id", "ok": false, "error": {...}}`` after,
-so that the grader knows which task was running if the process is stopped. Arrays travel as
-``{"shape": [...], "data": [...]}``.
+WORKDIR holds the student's ``mlp.py``, ``tasks.json`` (what to compute) and ``arrays.npz``
+(the inputs). The results go to the pipe RESULTS_FD as JSON lines: for each task a line
+``{"id", "begin": true}`` before it runs and ``{"id", "ok": true, "value": ...}`` or
+``{"id", "ok": false, "error": {...}}`` after, so that the grader knows which task was running
+if the process is stopped, and ``{"done": true}`` when all are done. Arrays travel as
+``{"npy": BASE64}``, the bytes of ``np.save`` (read back with ``allow_pickle=False``).
 
 This file is run by path with NumPy and the standard library only: it must never import the
 ``mlp`` library, whose name the student's file takes. It computes nothing to compare with; the
 grader holds the reference values and does the judging.
 """
 
+import base64
+import contextlib
+import io
 import json
 import os
 import signal
@@ -28,20 +32,21 @@ MAX_LINE = 1_500_000
 
 
 class Stopped(BaseException):
-    """A limit was reached (the grader's SIGTERM, or the CPU limit's SIGXCPU). A BaseException,
-    so that the student's ``except Exception`` does not swallow it."""
+    """A limit was reached (SECONDS of wall-clock time, an alarm set a little before the
+    grader's own hard limit, or the CPU limit's SIGXCPU). A BaseException, so that the
+    student's ``except Exception`` does not swallow it."""
 
 
 def _stop(signum, frame):
-    raise Stopped("the wall-clock time limit" if signum == signal.SIGTERM
+    raise Stopped("the wall-clock time limit" if signum in (signal.SIGALRM, signal.SIGTERM)
                   else "the CPU time limit")
 
 
 class Results:
-    """The results file, written line by line through its own descriptor."""
+    """The results pipe, written line by line."""
 
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    def __init__(self, fd):
+        self.fd = fd
 
     def write(self, record):
         line = json.dumps(record)
@@ -49,16 +54,21 @@ class Results:
             line = json.dumps({"id": record.get("id"), "ok": False, "error": {
                 "type": "OutputTooLarge", "message": "the result was too large to record",
                 "where": None}})
-        os.write(self.fd, (line + "\n").encode())
+        data = (line + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data):]
 
 
 def encode(value, what):
-    """A float array as JSON; a clear error if ``value`` is not one."""
+    """A float array as ``np.save``'s bytes in base64; a clear error if ``value`` is not
+    one."""
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise Wrong(f"{what} must be a number array; got {type(value).__name__}") from exc
-    return {"shape": list(array.shape), "data": array.ravel().tolist()}
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return {"npy": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 
 class Wrong(Exception):
@@ -169,9 +179,19 @@ def run_train(module, task, inputs):
     if not isinstance(stats, dict):
         raise Wrong(f"train must return a dictionary of histories; got {type(stats).__name__}")
     value = {"history": {k: encode(stats[k], k) for k in task["history"] if k in stats}}
-    for name, key in task.get("evaluate", {}).items():
-        value[name] = encode(net.predict(inputs(key)), f"predict(X_{name})")
+    if task.get("trained"):
+        value["params"] = trained_params(net)
     return value
+
+
+def trained_params(net):
+    """The trained network's parameters: the grader measures their accuracy on data that
+    never enters the jail."""
+    params = getattr(net, "params", None)
+    if not isinstance(params, dict):
+        raise Wrong("the network has no dictionary self.params")
+    return {name: encode(params.get(name), f"params[{name!r}]")
+            for name in ("W1", "b1", "W2", "b2")}
 
 
 def run_api(module, task, inputs):
@@ -185,11 +205,22 @@ def run_api(module, task, inputs):
 OPS = {"loss": run_loss, "predict": run_predict, "train": run_train, "api": run_api}
 
 
-def main(workdir):
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGXCPU, _stop)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too much output: an OSError, not a kill
-    results = Results(os.path.join(workdir, "results.jsonl"))
+def main(workdir, results_fd, seconds):
+    for signum in (signal.SIGALRM, signal.SIGTERM, signal.SIGXCPU):
+        signal.signal(signum, _stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file too large: an OSError, not a kill
+    results = Results(results_fd)
+    try:
+        run_tasks(workdir, results)
+    finally:
+        # Threads or processes the student's code left running cannot hold the run up.
+        with contextlib.suppress(BaseException):
+            results.write({"done": True})
+        os._exit(0)
+
+
+def run_tasks(workdir, results):
     with open(os.path.join(workdir, "tasks.json")) as f:
         tasks = json.load(f)
     inputs = Inputs(os.path.join(workdir, "arrays.npz"))
@@ -218,4 +249,4 @@ def main(workdir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))

@@ -5,14 +5,16 @@ The report lists, per question, each item's score and, for an item that lost poi
 that failed: what was found, what was expected (for the notebook's cases only: the hidden
 cases' reference values are not shown, so that they cannot be copied into the code), the reason
 if the code did not run to the end, and a hint for the likely mistake.
+
+Text a student controls (exception messages, printed output, folder names) is cleaned of
+control characters and escape sequences and cut to a length (:func:`clean`) wherever it is
+shown, and CSV cells cannot start a spreadsheet formula (:func:`csv_cell`).
 """
 
 from __future__ import annotations
 
 from .grader import ItemResult, QuestionResult, SubmissionResult
-
-#: Gradescope's autograder specification: https://gradescope-autograders.readthedocs.io
-GRADESCOPE_VISIBILITY = "visible"
+from .text import clean, csv_cell
 
 
 def points(value: float) -> str:
@@ -35,7 +37,7 @@ def item_lines(item: ItemResult) -> list[str]:
         if case.problem:
             problems.setdefault(case.problem, []).append(case.label)
     for problem, labels in problems.items():
-        lines.append(f"        {_cases(labels, len(item.cases))}: {problem}")
+        lines.append(f"        {_cases(labels, len(item.cases))}: {clean(problem)}")
     for case in failed:
         if case.problem:
             continue
@@ -71,22 +73,30 @@ def question_text(q: QuestionResult, result: SubmissionResult) -> str:
     if lost and q.score < q.points:
         notes.append(f"this question runs your code of {' and '.join(lost)} too, which lost "
                      "points: fix that first")
-    lines += [f"  note: {note}" for note in notes]
+    lines += [f"  note: {clean(note)}" for note in notes]
     return "\n".join(lines)
 
 
 def text_report(result: SubmissionResult) -> str:
     """The readable report of one submission."""
-    where = f" ({result.path})" if result.path else ""
-    lines = [f"{result.name}{where}: {points(result.score)} / {points(result.max_score)} "
-             f"points, graded in {result.seconds:.1f} s"]
+    where = f" ({clean(str(result.path), 200)})" if result.path else ""
+    lines = [f"{clean(result.name, 100)}{where}: {points(result.score)} / "
+             f"{points(result.max_score)} points, graded in {result.seconds:.1f} s"]
+    if not result.jailed:
+        lines.append(NO_JAIL)
     if result.problem:
-        lines.append(f"Not graded: {result.problem}")
+        lines.append(f"Not graded: {clean(result.problem)}")
         return "\n".join(lines) + "\n"
     for q in result.questions:
         lines.append("")
         lines.append(question_text(q, result))
     return "\n".join(lines) + "\n"
+
+
+#: Gradescope's autograder specification: https://gradescope-autograders.readthedocs.io
+GRADESCOPE_VISIBILITY = "visible"
+NO_JAIL = ("Graded without a jail (--no-jail): the code ran with the grader's access to this "
+           "machine, so this grade is for checking your own work only.")
 
 
 def gradescope_results(result: SubmissionResult) -> dict:
@@ -96,10 +106,11 @@ def gradescope_results(result: SubmissionResult) -> dict:
         output = question_text(q, result)
         tests.append({"name": f"{q.label} {q.title}", "score": q.score, "max_score": q.points,
                       "output": output, "visibility": GRADESCOPE_VISIBILITY})
+    output = (f"Not graded: {clean(result.problem)}" if result.problem else
+              f"{points(result.score)} / {points(result.max_score)} points for the code of "
+              "Problem 2; the written answers are graded separately.")
     out = {"score": result.score, "execution_time": round(result.seconds, 1),
-           "output": (f"Not graded: {result.problem}" if result.problem else
-                      f"{points(result.score)} / {points(result.max_score)} points for the "
-                      "code of Problem 2; the written answers are graded separately."),
+           "output": output if result.jailed else f"{NO_JAIL} {output}",
            "visibility": GRADESCOPE_VISIBILITY, "stdout_visibility": "hidden", "tests": tests}
     return out
 
@@ -110,8 +121,9 @@ def gradebook_rows(results: list[SubmissionResult]) -> tuple[list[str], list[dic
     fields = ["student", "score", "max_score", *labels, "problem", "seconds"]
     rows = []
     for r in results:
-        row = {"student": r.name, "score": points(r.score), "max_score": points(r.max_score),
-               "problem": r.problem or "", "seconds": f"{r.seconds:.1f}"}
+        row = {"student": csv_cell(clean(r.name, 200)), "score": points(r.score),
+               "max_score": points(r.max_score),
+               "problem": csv_cell(clean(r.problem or "")), "seconds": f"{r.seconds:.1f}"}
         row.update({q.label: points(q.score) for q in r.questions})
         rows.append(row)
     return fields, rows

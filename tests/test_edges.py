@@ -250,6 +250,37 @@ def test_the_package_has_no_import_cycles():
     assert math.isfinite(len(done))
 
 
+#: The house's floors: a package imports only from its own floor or below. The core (the
+#: library's modules and its data) at the bottom, the run layer above it, the doors above
+#: that, and the command at the top (it hosts the other doors' commands).
+FLOORS = {"mlp": 0, "mlp.data": 0, "mlp.datasets": 0, "mlp.run": 1, "mlp.estimators": 2,
+          "mlp.tuning": 2, "mlp.playground": 2, "mlp.teaching": 2, "mlp.cli": 3}
+#: Doors do not import each other: each is thin, on the run layer and the core.
+DOORS = ("mlp.estimators", "mlp.tuning", "mlp.playground", "mlp.teaching")
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 and ".".join(parts[:2]) in FLOORS else "mlp"
+
+
+def test_no_import_runs_up_the_house_or_between_doors():
+    root = Path(mlp.__file__).parent
+    found = []
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = name if parts[-1] == "__init__" else name.rsplit(".", 1)[0]
+        if name in ("mlp", "mlp.__main__"):
+            continue  # the package's face, and ``python -m mlp``: the command itself
+        here = _package(name)
+        for other in {_package(m) for m in _imports(path, package)}:
+            if FLOORS[other] > FLOORS[here] or (here in DOORS and other in DOORS
+                                                and other != here):
+                found.append(f"{name} imports {other}")
+    assert found == []
+
+
 # -- hostile files ------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ optuna = pytest.importorskip("optuna")
 
 from mlp import MLP, load  # noqa: E402
 from mlp.cli import main  # noqa: E402
-from mlp.cli.errors import UsageError  # noqa: E402
+from mlp.run.errors import UsageError  # noqa: E402
 from mlp.tuning import PruningCallback, parse_space, search  # noqa: E402
 from mlp.tuning.space import read_space_file  # noqa: E402
 

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..run.errors import EXPECTED, UsageError, fail, missing_optional
 from .assignment import register as assignment
-from .errors import EXPECTED, UsageError, fail, missing_optional
 from .evaluate import register as evaluate
 from .gradcheck import register as gradcheck
 from .grade import register as grade

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from ..metrics import r2_score
-from .errors import UsageError
-from .inputs import TableModel, load_images, pixels, split_images
-from .modelfile import check_inputs, model_extra, read_model
-from .outputs import save_figure
-from .text import arch
+from ..run.data import TableModel, load_images, pixels, split_images
+from ..run.errors import UsageError
+from ..run.files import save_figure
+from ..run.modelfile import check_inputs, model_extra, read_model
+from ..run.text import arch
 from .train import add_download_options, fetch_options
 
 

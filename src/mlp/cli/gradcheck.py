@@ -7,7 +7,9 @@ import argparse
 import numpy as np
 
 from ..layers import HIDDEN_ACTIVATIONS
-from .limits import check_fits, n_parameters, training_bytes
+from ..run.limits import check_fits, n_parameters, training_bytes
+from ..run.settings import check_per_layer
+from ..run.text import arch
 from .options import (
     activations,
     nonnegative_float,
@@ -18,8 +20,6 @@ from .options import (
     show,
     widths,
 )
-from .settings import check_per_layer
-from .text import arch
 
 OUTPUTS = ("softmax", "sigmoid")
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import UsageError
+from ..run.errors import UsageError
 from .options import positive_int
 
 
@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _grade_one(grader, args: argparse.Namespace) -> int:
+    from ..run.files import write_json
     from ..teaching.report import gradescope_results, text_report
-    from .outputs import write_json
 
     result = grader.grade(args.submission)
     sys.stdout.write(text_report(result))
@@ -86,10 +86,10 @@ def _grade_one(grader, args: argparse.Namespace) -> int:
 
 def _grade_class(grader, args: argparse.Namespace) -> int:
     from ..atomic import write_text_atomic
+    from ..run.files import write_csv, write_json
     from ..teaching.grader import grade_class
     from ..teaching.report import gradebook_rows, gradescope_results, text_report
     from ..teaching.text import clean, file_stem
-    from .outputs import write_csv, write_json
 
     folder = args.submission.resolve()
     out = args.out if args.out is not None else folder.with_name(folder.name + "-grades")

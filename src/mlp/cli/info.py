@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ..run.text import layer_text
 from .options import show
-from .text import layer_text
 
 #: Entries of ``extra`` that ``mlp info`` shows in words, or that are too long to show.
 SHOWN = ("settings", "metrics", "input_max", "image_shape", "data", "epoch_log",
@@ -66,7 +66,7 @@ def _architecture(path: str, meta: dict[str, Any], model) -> None:
 
 
 def _training(extra: dict[str, Any]) -> None:
-    from .settings import TrainSettings
+    from ..run.settings import TrainSettings
 
     settings = extra.get("settings")
     if isinstance(settings, dict):

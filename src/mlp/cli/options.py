@@ -1,18 +1,19 @@
-"""Parsing the command line: argparse with one-line errors, and the option types, each checking
-its value and saying what it expects when the value is wrong."""
+"""Parsing the command line: argparse with one-line errors, and the readers of
+:mod:`mlp.run.values` as option types (their errors become argparse's)."""
 
 from __future__ import annotations
 
 import argparse
-import math
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from ..layers import HIDDEN_ACTIVATIONS
+from ..run import values
+from ..run.values import MAX_COUNT, MAX_SEED, SettingsError, option, show
 
-#: Counts above this are typing mistakes, not runs: refused before anything is allocated.
-MAX_COUNT = 2**31 - 1
-#: NumPy's generators take any seed >= 0; the usual 32-bit range keeps seeds portable.
-MAX_SEED = 2**32 - 1
+__all__ = ["MAX_COUNT", "MAX_SEED", "Parser", "activations", "arg_type", "columns", "fraction",
+           "nonnegative_float", "option", "positive_float", "positive_int", "rates", "seed",
+           "show", "size", "widths"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -22,126 +23,26 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 0 < value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer up to {MAX_COUNT}, got {text!r}")
-    return value
+def arg_type(read: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``read`` as an argparse type: its message is argparse's."""
 
-
-def seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed in 0..{MAX_SEED}, got {text!r}")
-    return value
-
-
-def size(text: str) -> int | float:
-    """A number of examples (``10000``) or a fraction of them (``0.15``)."""
-    try:
-        value: int | float = int(text)
-    except ValueError:
+    @functools.wraps(read)
+    def parse(text: str) -> Any:
         try:
-            value = float(text)
-        except ValueError:
-            value = -1
-        if not 0 <= value < 1:  # NaN fails too
-            value = -1
-    if not 0 <= value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(
-            f"expected a count of examples (such as 10000) or a fraction of them in [0, 1) "
-            f"(such as 0.15), got {text!r}")
-    return value
+            return read(text)
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
-def _finite_float(text: str, low: float, high: float, include_low: bool, expected: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and (value >= low if include_low else value > low)
-            and value < high):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    return _finite_float(text, 0.0, math.inf, False, "a positive number")
-
-
-def nonnegative_float(text: str) -> float:
-    return _finite_float(text, 0.0, math.inf, True, "a number >= 0")
-
-
-def fraction(text: str) -> float:
-    return _finite_float(text, 0.0, 1.0, True, "a number in [0, 1)")
-
-
-def widths(text: str) -> list[int]:
-    """``64`` or ``256,128``: the widths of hidden layers (``0`` or ``""``: none)."""
-    parts = [p for p in text.replace(" ", "").split(",") if p]
-    if parts == ["0"] or not parts:
-        return []
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = [0]
-    if not all(0 < w <= MAX_COUNT for w in values):
-        raise argparse.ArgumentTypeError(
-            f"expected positive layer widths such as 64 or 256,128, got {text!r}")
-    return values
-
-
-def activations(text: str) -> str | list[str]:
-    """``relu`` (every hidden layer) or ``relu,tanh`` (one per hidden layer)."""
-    names = text.replace(" ", "").split(",")
-    unknown = [name for name in names if name not in HIDDEN_ACTIVATIONS]
-    if unknown:
-        which = f" ({unknown[0]!r} is none of them)" if len(names) > 1 else ""
-        raise argparse.ArgumentTypeError(
-            f"expected one of {', '.join(HIDDEN_ACTIVATIONS)}, or a comma-separated list of "
-            f"them with one per hidden layer, got {text!r}{which}")
-    return names[0] if len(names) == 1 else names
-
-
-def rates(text: str) -> float | list[float]:
-    """``0.5`` (every hidden layer) or ``0.2,0.1`` (one per hidden layer): dropout rates."""
-    try:
-        values = [float(part) for part in text.replace(" ", "").split(",")]
-    except ValueError:
-        values = [math.nan]
-    if not all(0 <= rate < 1 for rate in values):  # NaN fails too
-        raise argparse.ArgumentTypeError(
-            f"expected dropout rates in [0, 1): one such as 0.5, or a comma-separated list with "
-            f"one per hidden layer such as 0.2,0.1, got {text!r}")
-    return values[0] if len(values) == 1 else values
-
-
-def columns(text: str) -> list[str]:
-    """``a,b,c``: column names of a CSV table."""
-    names = [name.strip() for name in text.split(",")]
-    if not all(names):
-        raise argparse.ArgumentTypeError(f"expected column names separated by commas, got "
-                                         f"{text!r}")
-    return names
-
-
-def show(value: Any) -> str:
-    """An option's value as it is typed on the command line (a flag: on or off)."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, list):
-        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def option(name: str) -> str:
-    """The command-line spelling of a settings field: ``batch_size`` -> ``--batch-size``."""
-    return "--" + name.replace("_", "-")
+positive_int = arg_type(values.positive_int)
+seed = arg_type(values.seed)
+size = arg_type(values.size)
+positive_float = arg_type(values.positive_float)
+nonnegative_float = arg_type(values.nonnegative_float)
+fraction = arg_type(values.fraction)
+widths = arg_type(values.widths)
+activations = arg_type(values.activations)
+rates = arg_type(values.rates)
+columns = arg_type(values.columns)

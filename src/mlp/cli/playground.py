@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import fail
+from ..run.errors import fail
 
 #: What the playground needs beyond NumPy (``pip install "mlp[playground]"``).
 PACKAGES = ("starlette", "uvicorn", "websockets", "multipart", "PIL")

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_atomic, write_text_atomic
-from .errors import UsageError
-from .inputs import TableModel
-from .modelfile import check_inputs, model_extra, read_model
+from ..run.data import TableModel
+from ..run.errors import UsageError
+from ..run.files import write_csv
+from ..run.modelfile import check_inputs, model_extra, read_model
 from .options import positive_int
-from .outputs import write_csv
 
 IMAGE_SIZE = [28, 28]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .options import positive_float, positive_int, seed
+from .options import option, positive_float, positive_int, seed, show
 
 DESCRIPTION = (
     "Search for the best settings of 'mlp train' with Optuna. Every option of 'mlp train' may "
@@ -30,20 +30,20 @@ def register(sub) -> None:
 
 
 def _train_options(g) -> None:
-    from ..tuning.space import is_flag, train_options
+    from ..run.settings import SETTINGS
 
-    for name, action in train_options().items():
-        if not is_flag(action):
-            metavar = action.metavar or ("|".join(action.choices) if action.choices
-                                         else "VALUE")
-            g.add_argument(*action.option_strings, dest=name, metavar=metavar, help=action.help)
+    for name, setting in SETTINGS.items():
+        flag, text = option(name), setting.help.format(default=show(setting.default))
+        if not setting.flag:
+            metavar = setting.metavar or ("|".join(setting.choices) if setting.choices
+                                          else name.upper())
+            g.add_argument(flag, dest=name, metavar=metavar, help=text)
             continue
-        on, *off = action.option_strings  # --scale / --no-scale; --batch-norm
-        g.add_argument(on, dest=name, nargs="?", const="on", metavar="on|off|on/off",
-                       help=action.help)
-        if off:
-            g.add_argument(*off, dest=name, action="store_const", const="off",
-                           help=f"the same as {on} off")
+        g.add_argument(flag, dest=name, nargs="?", const="on", metavar="on|off|on/off",
+                       help=text)
+        if setting.default:  # --scale / --no-scale
+            g.add_argument("--no-" + flag[2:], dest=name, action="store_const", const="off",
+                           help=f"the same as {flag} off")
     g.add_argument("--space", metavar="FILE.toml",
                    help="a search space file: one key per option (lr = \"1e-4:1e-1:log\", "
                         "hidden = [\"64\", \"256,128\"], reg = { low = 0.0, high = 0.01 }); "
@@ -97,14 +97,15 @@ def _output_options(g) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..run.folders import Folders, check_out_folder
+    from ..run.settings import SETTINGS
     from ..tuning import report
     from ..tuning.search import METRICS, search
-    from ..tuning.space import parse_space, train_options
+    from ..tuning.space import parse_space
     from ..tuning.storage import default_url
-    from .runs import Folders, check_out_folder
 
     _require_optuna()
-    options = {name: getattr(args, name) for name in train_options()
+    options = {name: getattr(args, name) for name in SETTINGS
                if getattr(args, name, None) is not None}
     space = parse_space(options, args.space)
     if args.out:
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_plots:
         for name, why in report.plot_study(study, out, args.metric).items():
             _say(f"(no {name}: {why})", args.quiet)
-    from .outputs import write_json
+    from ..run.files import write_json
 
     write_json(out / "tune.json", report.summary(study, space, args.metric, best_run))
     written = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..cli.errors import EXPECTED, fail
+from ..run.errors import EXPECTED, fail
 from .search import Job, run_worker
 
 

@@ -1,18 +1,18 @@
 """What a search reports: the table of trials (printed and ``trials.csv``), the best settings as
-an ``mlp train`` command line, the best model trained again by that very command (in its own
-run folder, ``best-trial-N/``), and pictures of the study drawn by Optuna."""
+an ``mlp train`` command line, the best model trained again in process by the run layer, as that
+command would (in the search's folder, ``best-trial-N/``), and pictures of the study drawn by
+Optuna."""
 
 from __future__ import annotations
 
 import math
 import shlex
-import subprocess
-import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
-from ..cli.outputs import save_figure, write_csv
+from ..run.files import save_figure, write_csv
 from .space import SearchSpace
 
 #: The pictures: file name -> Optuna's matplotlib plot.
@@ -90,20 +90,32 @@ def best_command(study, space: SearchSpace) -> str:
     return shlex.join(["mlp", "train", *space.argv(best_values(study))])
 
 
-def retrain_best(study, space: SearchSpace, folder: Path, plots: bool = True) -> Path:
-    """Train the best trial again with ``mlp train`` into ``folder/best-trial-N`` (same
-    settings, same seed: the same network), or keep that folder if an earlier run of the
-    search made it. Returns the folder; its ``model.npz`` is the best model.
+def retrain_best(study, space: SearchSpace, folder: Path, plots: bool = True,
+                 fetch: dict | None = None) -> Path:
+    """Train the best trial again, in this process, into ``folder/best-trial-N`` as
+    ``mlp train`` would (the run layer's training and files; same settings, same seed: the same
+    network), or keep that folder if an earlier run of the search made it. Returns the folder;
+    its ``model.npz`` is the best model."""
+    from ..run.data import load_training_data
+    from ..run.folders import Folders
+    from ..run.outcome import write_run
+    from ..run.training import build_model, check_splits, run_training
 
-    ``mlp train`` runs in a process of its own, exactly as a user would run the printed command.
-    """
     out = folder / f"best-trial-{study.best_trial.number}"
     if (out / "model.npz").exists():
         return out
-    args = ["train", *space.argv(best_values(study)), "--out", str(out), "--quiet",
-            "--no-checkpoint", *([] if plots else ["--no-plots"])]
-    if subprocess.run([sys.executable, "-m", "mlp", *args]).returncode != 0:
-        raise ValueError(f"training the best trial again failed: mlp {shlex.join(args)}")
+    started = time.perf_counter()
+    settings = space.settings(best_values(study))
+    data = load_training_data(settings, fetch or {})
+    check_splits(settings, data)
+    model = build_model(settings, data)
+    folders = Folders()
+    with folders.cleaned_on_failure():
+        folders.make(out)
+        outcome = run_training(model, settings, data)
+        outcome.metrics["data"] = data.info
+        del data
+        write_run(out, outcome, plots=plots, started=started)
     return out
 
 

@@ -1,4 +1,5 @@
-"""The search: an Optuna study whose trials are ``mlp train`` runs, run by one or more workers.
+"""The search: an Optuna study whose trials are training runs of the run layer (what ``mlp train``
+runs), by one or more workers.
 
 Every worker, in this process, in a local worker process or on another machine, runs the same
 loop on the same study (Optuna's own: no scheduler here): sample a trial from the study's
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cli.errors import UsageError
+from ..run.values import SettingsError as UsageError
 from .space import SearchSpace
 
 #: --metric: the per-epoch history entry it reads, and which way is better.
@@ -223,7 +224,7 @@ class Objective:
 
     def data(self, settings):
         """The splits of ``settings``, loaded once per worker (checked to suit the metric)."""
-        from ..cli.inputs import load_training_data
+        from ..run.data import load_training_data
 
         key = repr([getattr(settings, f) for f in DATA_FIELDS]
                    + ([settings.seed] if settings.is_table else []))
@@ -273,7 +274,7 @@ def train_trial(trial, s, data, metric: str) -> float:
     epoch to ``trial``; return the final validation score (of the best epoch with early
     stopping, whose parameters the model keeps)."""
     from ..callbacks import EarlyStopping
-    from ..cli.train import build_model
+    from ..run.training import build_model
     from .pruning import PruningCallback
 
     key = METRICS[metric][0]

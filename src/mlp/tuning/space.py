@@ -1,11 +1,13 @@
 """A search space over ``mlp train``'s options, in ``mlp train``'s own terms.
 
-Any option of ``mlp train`` may be given as a range ``low:high`` (``low:high:log`` to sample on a
-log scale) or as choices ``a/b/c``, each written as ``mlp train`` reads it: ``--hidden
-64/128/256,128`` chooses between one layer of 64, one of 128, and two of 256 and 128. A trial's
-values are written back into ``mlp train`` arguments and read by ``mlp train``'s own parser and
-settings, so every choice keeps its meaning, its defaults and its checks; the best trial is an
-``mlp train`` command line. A TOML file says the same with one key per option::
+Any training setting (:data:`mlp.run.settings.SETTINGS`, the table ``mlp train``'s options are
+built from) may be given as a range ``low:high`` (``low:high:log`` to sample on a log scale) or
+as choices ``a/b/c``, each written as ``mlp train`` reads it: ``--hidden 64/128/256,128``
+chooses between one layer of 64, one of 128, and two of 256 and 128. Every value is read by
+the setting's own reader, and a trial's values go straight into the run layer's settings
+(:func:`mlp.run.settings.from_values`), so every choice keeps its meaning, its defaults and its
+checks; the best trial is also an ``mlp train`` command line. A TOML file says the same with
+one key per setting::
 
     lr = "1e-4:1e-1:log"                # the command line's syntax
     hidden = ["64", "128", "256,128"]   # choices
@@ -17,70 +19,28 @@ Optuna is imported only to sample (``suggest``); parsing a space needs NumPy onl
 
 from __future__ import annotations
 
-import argparse
-import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cli.errors import UsageError
-from ..cli.options import (
-    Parser,
-    fraction,
-    nonnegative_float,
-    option,
-    positive_float,
-    positive_int,
-    rates,
-    seed,
-    size,
-    widths,
-)
+from ..run import values as readers
+from ..run.settings import SETTINGS, Setting, TrainSettings, from_values
+from ..run.values import SettingsError as UsageError
+from ..run.values import option, show
 
-#: Options that ``mlp tune`` does not take from ``mlp train``: the output of one run (a search
-#: writes its own), and the download timeout (``mlp tune --timeout`` limits the search).
-NOT_TAKEN = ("help", "out", "checkpoint", "no_checkpoint", "resume", "no_plots", "quiet",
-             "timeout", "mirrors")
-#: Options naming files, columns or datasets: fixed, read as given (a path may hold / or :).
-FIXED_ONLY = ("dataset", "data", "target", "features", "task")
-#: Option types whose values are numbers, and so may be ranges.
-INT_TYPES = (positive_int, seed, widths)
-FLOAT_TYPES = (positive_float, nonnegative_float, fraction, rates)
-#: Options sampled only when another one has one of some values (else ``mlp train`` refuses
-#: them): SGD's momentum, and early stopping's patience.
-CONDITIONS = {"momentum": ("optimizer", ("sgd",)), "nesterov": ("optimizer", ("sgd",)),
-              "patience": ("early_stopping", ("on",))}
+#: Readers whose values are whole numbers, and so may be ranges of them (a range of widths is
+#: one hidden layer of that width); of numbers; of a count or a fraction of examples.
+INT_READERS = (readers.positive_int, readers.seed, readers.widths)
+FLOAT_READERS = (readers.positive_float, readers.nonnegative_float, readers.fraction,
+                 readers.rates)
 ON_OFF = ("on", "off")
 
 
-class _Raising(Parser):
-    """``mlp train``'s parser, raising its one-line errors instead of exiting."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(message)
-
-
-@functools.cache
-def train_parser() -> argparse.ArgumentParser:
-    """``mlp train``'s own argument parser (its options, types and checks)."""
-    from ..cli.train import register
-
-    root = _Raising(prog="mlp")
-    register(root.add_subparsers())
-    return root._subparsers._group_actions[0].choices["train"]  # type: ignore[union-attr]
-
-
-def train_options() -> dict[str, argparse.Action]:
-    """``mlp train``'s options that a search may set, by settings name (``batch_size``)."""
-    return {a.dest: a for a in train_parser()._actions
-            if a.option_strings and a.dest not in NOT_TAKEN}
-
-
-def is_flag(action: argparse.Action) -> bool:
-    """An on/off option (``--batch-norm``, ``--scale/--no-scale``), set as ``on`` or ``off``."""
-    return action.nargs == 0
+def searchable() -> dict[str, Setting]:
+    """The settings a search may set, by name (all of them; some only to a fixed value)."""
+    return dict(SETTINGS)
 
 
 @dataclass
@@ -100,13 +60,15 @@ class Dimension:
             return "/".join(self.choices)
         return f"{self.low:g}:{self.high:g}" + (":log" if self.log else "")
 
-    def suggest(self, trial) -> str:
-        """The trial's value, as ``mlp train`` reads it."""
+    def suggest(self, trial) -> Any:
+        """The trial's value, typed as the setting holds it."""
+        setting = SETTINGS[self.name]
         if self.kind == "choice":
-            return trial.suggest_categorical(self.name, self.choices)
+            return setting.parse(trial.suggest_categorical(self.name, self.choices))
         if self.kind == "int":
-            return str(trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log))
-        return repr(trial.suggest_float(self.name, self.low, self.high, log=self.log))
+            value = trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
+            return [value] if setting.read is readers.widths else value
+        return trial.suggest_float(self.name, self.low, self.high, log=self.log)
 
     def distribution(self):
         """The Optuna distribution this dimension samples from."""
@@ -125,52 +87,53 @@ class Dimension:
 
 @dataclass
 class SearchSpace:
-    """``mlp train``'s options for every trial: ``fixed`` values (as typed) and ``dimensions``
-    the search chooses. Build one with :func:`parse_space`."""
+    """The settings of every trial: ``fixed`` values (as typed) and ``dimensions`` the search
+    chooses. Build one with :func:`parse_space`."""
 
     fixed: dict[str, str]
     dimensions: list[Dimension]
 
-    def suggest(self, trial) -> dict[str, str]:
-        """A trial's values by settings name, as ``mlp train`` reads them (conditional options
+    def suggest(self, trial) -> dict[str, Any]:
+        """A trial's values by settings name, typed (settings that need another one's value
         are sampled only where they apply: no momentum for Adam)."""
-        values: dict[str, str] = {}
+        values: dict[str, Any] = {}
         for dim in self.dimensions:
-            condition = CONDITIONS.get(dim.name)
-            if condition and self.value_of(condition[0], values) not in condition[1]:
+            needs = SETTINGS[dim.name].needs
+            if needs and self.value_of(needs[0], values) not in needs[1]:
                 continue
             values[dim.name] = dim.suggest(trial)
         return values
 
-    def first(self) -> dict[str, str]:
+    def first(self) -> dict[str, Any]:
         """The point of each dimension's first choice or low end (checked up front)."""
         return self.suggest(_LowestTrial())
 
-    def value_of(self, name: str, values: Mapping[str, str]) -> str:
-        """An option's value in a trial: sampled, fixed, or ``mlp train``'s default."""
+    def value_of(self, name: str, values: Mapping[str, Any]) -> Any:
+        """A setting's typed value in a trial: sampled, fixed, or its default."""
         if name in values:
             return values[name]
         if name in self.fixed:
-            return self.fixed[name]
-        from ..cli.settings import TrainSettings
+            return SETTINGS[name].parse(self.fixed[name])
+        return getattr(TrainSettings(), name)
 
-        default = getattr(TrainSettings(), name)
-        return ("on" if default else "off") if isinstance(default, bool) else str(default)
+    def typed(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The fixed values and a trial's ``values``, typed (a text is read by its setting's
+        reader, as ``mlp train`` would read it)."""
+        merged = {**self.fixed, **(values or {})}
+        return {name: SETTINGS[name].parse(v) if isinstance(v, str) else v
+                for name, v in merged.items()}
 
-    def argv(self, values: Mapping[str, str] | None = None) -> list[str]:
-        """``mlp train`` arguments for the fixed options and a trial's ``values``."""
-        actions = train_options()
+    def argv(self, values: Mapping[str, Any] | None = None) -> list[str]:
+        """``mlp train`` arguments for the fixed settings and a trial's ``values``."""
         args: list[str] = []
-        for name, value in {**self.fixed, **(values or {})}.items():
-            args += render(actions[name], value)
+        for name, value in self.typed(values).items():
+            args += render(SETTINGS[name], value)
         return args
 
-    def settings(self, values: Mapping[str, str] | None = None):
-        """The :class:`~mlp.cli.settings.TrainSettings` of a trial, made by ``mlp train``'s
-        parser and checks (a UsageError names a combination that ``mlp train`` refuses)."""
-        from ..cli.settings import from_command_line
-
-        return from_command_line(train_parser().parse_args(self.argv(values)), None)
+    def settings(self, values: Mapping[str, Any] | None = None) -> TrainSettings:
+        """The settings of a trial, checked by the run layer (a UsageError names a combination
+        that ``mlp train`` refuses too)."""
+        return from_values(self.typed(values))
 
     def grid(self) -> dict[str, list[str]]:
         """The choices of every dimension, for a grid search (ranges have none)."""
@@ -192,14 +155,14 @@ class SearchSpace:
         return " ".join(f"{option(d.name)} {d.text()}" for d in self.dimensions)
 
 
-def render(action: argparse.Action, value: str) -> list[str]:
-    """``mlp train`` arguments that give ``value`` to the option of ``action``."""
-    if is_flag(action):
-        on = value == "on"
-        if isinstance(action, argparse.BooleanOptionalAction):
-            return [action.option_strings[0] if on else action.option_strings[1]]
-        return [action.option_strings[0]] if on else []
-    return [action.option_strings[0], value]
+def render(setting: Setting, value: Any) -> list[str]:
+    """``mlp train`` arguments that give a setting ``value``."""
+    flag = option(setting.name)
+    if setting.flag:
+        if setting.default:
+            return [flag if value else "--no-" + flag[2:]]
+        return [flag] if value else []
+    return [flag, show(value)]
 
 
 def parse_space(options: Mapping[str, str], file: str | Path | None = None) -> SearchSpace:
@@ -208,23 +171,24 @@ def parse_space(options: Mapping[str, str], file: str | Path | None = None) -> S
     Every value, range end and choice is checked by ``mlp train``'s own option types, and the
     first point of the space by its settings, so a mistake is reported before any trial runs."""
     entries = {**(read_space_file(file) if file is not None else {}), **options}
-    actions = train_options()
+    settings = searchable()
     space = SearchSpace({}, [])
-    for name in (a for a in actions if a in entries):  # mlp train's order: the space's order
-        parsed = parse_option(actions[name], name, entries[name])
+    for name in (a for a in settings if a in entries):  # the table's order: the space's order
+        parsed = parse_option(settings[name], name, entries[name])
         if isinstance(parsed, Dimension):
             space.dimensions.append(parsed)
         else:
             space.fixed[name] = parsed
-    unknown = sorted(set(entries) - set(actions))
+    unknown = sorted(set(entries) - set(settings))
     if unknown:
         raise UsageError(f"{file}: unknown option {unknown[0]!r}; expected options of "
                          f"'mlp train' such as lr, hidden, optimizer")
     first = space.first()
     space.settings(first)
     searched = {d.name for d in space.dimensions}
-    for dim in space.dimensions:  # one whose condition never holds: mlp train says why
-        if dim.name in CONDITIONS and CONDITIONS[dim.name][0] not in searched:
+    for dim in space.dimensions:  # one whose condition never holds: the settings say why
+        needs = SETTINGS[dim.name].needs
+        if needs and needs[0] not in searched:
             space.settings({**first, dim.name: dim.suggest(_LowestTrial())})
     return space
 
@@ -242,37 +206,39 @@ class _LowestTrial:
         return low
 
 
-def parse_option(action: argparse.Action, name: str, text: str) -> Dimension | str:
-    """An option's fixed value (as typed) or the dimension that ``text`` describes."""
-    flag = action.option_strings[0]
+def parse_option(setting: Setting, name: str, text: str) -> Dimension | str:
+    """A setting's fixed value (as typed) or the dimension that ``text`` describes."""
+    flag = option(name)
     text = str(text).strip()
-    if name in FIXED_ONLY:
+    if not setting.search:
+        check_value(setting, flag, text, text)
         return text
     if "/" in text:
         choices = [c.strip() for c in text.split("/")]
         for choice in choices:
-            check_value(action, flag, text, choice)
+            check_value(setting, flag, text, choice)
         if len(set(choices)) != len(choices):
             raise UsageError(f"{flag} {text}: a choice is given twice")
         return Dimension(name, "choice", choices=choices)
     if ":" in text:
-        return parse_range(action, flag, name, text)
-    check_value(action, flag, text, text)
+        return parse_range(setting, flag, name, text)
+    check_value(setting, flag, text, text)
     return text
 
 
-def parse_range(action: argparse.Action, flag: str, name: str, text: str) -> Dimension:
-    """``low:high`` or ``low:high:log`` for an option that takes a number."""
+def parse_range(setting: Setting, flag: str, name: str, text: str) -> Dimension:
+    """``low:high`` or ``low:high:log`` for a setting that takes a number."""
     parts = text.split(":")
-    kind = ("int" if action.type in INT_TYPES else "float" if action.type in FLOAT_TYPES
-            else "size" if action.type is size else None)
+    read = setting.read
+    kind = ("int" if read in INT_READERS else "float" if read in FLOAT_READERS
+            else "size" if read is readers.size else None)
     if kind is None:
         raise UsageError(f"{flag} {text}: {flag} takes choices separated by / (such as "
-                         f"{_example(action)}), not a range low:high")
+                         f"{_example(setting)}), not a range low:high")
     if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "log"):
         raise UsageError(f"{flag} {text}: expected a range low:high or low:high:log")
     for end in parts[:2]:
-        check_value(action, flag, text, end)
+        check_value(setting, flag, text, end)
     if kind == "size":  # a count of examples or a fraction of them
         kind = "int" if all(p.strip().isdigit() for p in parts[:2]) else "float"
     try:
@@ -290,23 +256,18 @@ def parse_range(action: argparse.Action, flag: str, name: str, text: str) -> Dim
     return Dimension(name, kind, low=low, high=high, log=log)
 
 
-def check_value(action: argparse.Action, flag: str, text: str, value: str) -> None:
-    """``value`` must be what ``mlp train`` accepts for the option (its own type and choices)."""
-    if is_flag(action):
-        if value not in ON_OFF:
-            raise UsageError(f"{flag} {text}: expected on, off or on/off, got {value!r}")
-        return
+def check_value(setting: Setting, flag: str, text: str, value: str) -> None:
+    """``value`` must be what the setting's reader accepts (its type, range and choices)."""
+    if setting.flag and value not in ON_OFF:
+        raise UsageError(f"{flag} {text}: expected on, off or on/off, got {value!r}")
     try:
-        parsed = action.type(value) if action.type else value
-    except argparse.ArgumentTypeError as exc:
+        setting.parse(value)
+    except UsageError as exc:
         raise UsageError(f"{flag} {text}: {exc}") from None
-    if action.choices is not None and parsed not in action.choices:
-        raise UsageError(f"{flag} {text}: expected one of {', '.join(action.choices)}, "
-                         f"got {value!r}")
 
 
-def _example(action: argparse.Action) -> str:
-    return "/".join(list(action.choices)[:2]) if action.choices else "on/off"
+def _example(setting: Setting) -> str:
+    return "/".join(list(setting.choices)[:2]) if setting.choices else "on/off"
 
 
 def read_space_file(path: str | Path) -> dict[str, str]:

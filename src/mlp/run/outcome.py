@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .inputs import Splits
-from .outputs import save_figure, write_csv, write_json
+from .data import Splits
+from .files import save_figure, write_csv, write_json
 from .text import arch
 
 ITERATION_FIELDS = ("iteration", "epoch", "loss", "grad_norm_W1")

@@ -1,5 +1,6 @@
-"""How the command fails: one line ``mlp <command>: error: ...`` and exit status 2 for bad input,
-a bad file or a run that cannot go on; a traceback for anything else, which is a bug to fix.
+"""How the command (and a search's worker processes) fail: one line ``mlp <command>: error: ...``
+and exit status 2 for bad input, a bad file or a run that cannot go on; a traceback for anything
+else, which is a bug to fix.
 
 What counts as bad input is what the library raises for it: ValueError (with ModelFileError and
 DataFileError), OSError on the user's paths (a missing file, a full disk, a network that fails),
@@ -14,6 +15,7 @@ from __future__ import annotations
 import sys
 
 from ..training import DivergenceError
+from .values import SettingsError
 
 #: Optional packages (the extras in pyproject.toml); without them some commands cannot run.
 OPTIONAL_PACKAGES = ("matplotlib", "PIL", "pooch", "tqdm", "requests", "sklearn", "optuna",
@@ -22,9 +24,10 @@ OPTIONAL_PACKAGES = ("matplotlib", "PIL", "pooch", "tqdm", "requests", "sklearn"
 EXPECTED = (ValueError, OSError, DivergenceError, MemoryError)
 
 
-class UsageError(ValueError):
-    """Options that parse one by one but do not fit together (three dropout rates for two
-    hidden layers): reported like argparse's errors, with a pointer to the command's --help."""
+#: Options that parse one by one but do not fit together (three dropout rates for two hidden
+#: layers): reported like argparse's errors, with a pointer to the command's --help. The run
+#: layer's own error, whichever door set the settings.
+UsageError = SettingsError
 
 
 def missing_optional(exc: ImportError) -> bool:

@@ -26,8 +26,8 @@ from ..data.tabular import (
     read_csv_column,
     read_csv_features,
 )
-from .errors import UsageError
 from .settings import TrainSettings
+from .values import SettingsError
 
 #: Validation images of a dataset without an entry in DEFAULT_N_VAL (MNIST's 10,000).
 N_VAL = 10_000
@@ -63,7 +63,7 @@ def load_images(dataset: str, fetch: dict[str, Any]):
     ``X_train`` (the caller splits off the validation set)."""
     key = dataset.strip().lower().replace("_", "-")
     if key not in SOURCES and fetch:
-        raise UsageError(f"{', '.join(map(_flag, fetch))} applies to the downloadable "
+        raise SettingsError(f"{', '.join(map(_flag, fetch))} applies to the downloadable "
                          f"datasets ({', '.join(SOURCES)}), not to {dataset!r}")
     return load_dataset(dataset, dtype=np.uint8, flatten=False, n_val=0, **fetch)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..layers import Activation, BatchNorm, Dense, Dropout
-from .options import show
+from .values import show
 
 
 def arch(model, noun: str = "") -> str:

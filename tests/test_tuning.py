@@ -203,3 +203,30 @@ def test_a_study_of_another_search_is_not_joined(tmp_path, capsys):
         "val_accuracy, --train-size 500 --val-size 300 --hidden 16 --epochs 2 --lr 0.01:0.1), "
         "not to this one (--metric val_accuracy, --train-size 500 --val-size 300 --hidden 16 "
         "--epochs 2 --lr 0.01:0.2): give another --study name, or that search's options\n")
+
+
+#: A search's trials when the tuner read mlp train's parser and retrained in a subprocess: the
+#: same study seed must give the same trials now that it samples into the run layer's settings.
+SEEDED_TRIALS = [
+    ("COMPLETE", {"hidden": "16", "optimizer": "adam", "lr": 0.05360866164328911}, 0.662),
+    ("COMPLETE", {"hidden": "16", "optimizer": "adam", "lr": 0.07300842346501471}, 0.544),
+    ("COMPLETE", {"hidden": "32", "optimizer": "adam", "lr": 0.07883139882367922}, 0.707),
+    ("COMPLETE", {"hidden": "16", "optimizer": "adam", "lr": 0.15354577832052277}, 0.206),
+    ("COMPLETE", {"hidden": "32", "optimizer": "sgd", "lr": 0.0025096957871414325}, 0.321),
+    ("PRUNED", {"hidden": "16", "optimizer": "sgd", "lr": 0.0013780991799656475}, 0.13),
+]
+
+
+def test_the_same_study_seed_gives_the_same_trials_as_before(tmp_path):
+    import optuna
+
+    out = tmp_path / "search"
+    assert main(["tune", "--lr", "1e-3:0.3:log", "--hidden", "16/32", "--optimizer", "sgd/adam",
+                 "--epochs", "2", "--trials", "6", "--search-seed", "3", "--train-size", "1000",
+                 "--out", str(out), "--quiet", "--no-plots"]) == 0
+    study = optuna.load_study(study_name="mlp-tune", storage=f"sqlite:///{out / 'study.db'}")
+    assert [(t.state.name, t.params, t.value) for t in study.trials] == SEEDED_TRIALS
+    command = (out / "best_command.txt").read_text().split()
+    assert command[command.index("--lr") + 1] == "0.07883139882367922"  # in full
+    best = json.loads((out / "best-trial-2" / "metrics.json").read_text())
+    assert best["val_accuracy"] == 0.707 and best["test_accuracy"] == 0.659

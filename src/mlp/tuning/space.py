@@ -28,7 +28,7 @@ from typing import Any
 from ..run import values as readers
 from ..run.settings import SETTINGS, Setting, TrainSettings, from_values
 from ..run.values import SettingsError as UsageError
-from ..run.values import option, show
+from ..run.values import option
 
 #: Readers whose values are whole numbers, and so may be ranges of them (a range of widths is
 #: one hidden layer of that width); of numbers; of a count or a fraction of examples.
@@ -162,7 +162,14 @@ def render(setting: Setting, value: Any) -> list[str]:
         if setting.default:
             return [flag if value else "--no-" + flag[2:]]
         return [flag] if value else []
-    return [flag, show(value)]
+    return [flag, _text(value)]
+
+
+def _text(value: Any) -> str:
+    """A typed value as the command line reads it back exactly (floats in full)."""
+    if isinstance(value, list):
+        return ",".join(_text(v) for v in value)
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def parse_space(options: Mapping[str, str], file: str | Path | None = None) -> SearchSpace:

@@ -333,6 +333,24 @@ OUTPUT_LOSSES = {"softmax": ("cross_entropy",), "sigmoid": ("binary_cross_entrop
                  "linear": ("mse", "huber")}
 
 
+def output_head(task: str, n: int) -> tuple[str, int]:
+    """The output layer a task gets, the one rule of every door (``mlp train``, the estimators,
+    the playground): ``(output, size)``. ``n``: the number of classes, or of regression targets.
+
+    Two classes get one sigmoid unit (the probability of class 1), as scikit-learn's
+    MLPClassifier: a 2-way softmax has two logits whose difference is all that counts, so half
+    its last layer is redundant. More classes get a softmax, a regression linear units.
+    Probabilities have one column per class either way (``predict_proba`` gives ``[1 - p, p]``).
+    """
+    if task == "regression":
+        return "linear", n
+    if task != "classification":
+        raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}")
+    if n < 2:
+        raise ValueError(f"a classification needs at least 2 classes; got {n}")
+    return ("sigmoid", 1) if n == 2 else ("softmax", n)
+
+
 def make_head(output: str, loss: str | None = None, huber_delta: float = 1.0) -> Head:
     """The head for ``output`` (softmax, sigmoid or linear) and ``loss`` (None: its default)."""
     check_choice("output", output, tuple(OUTPUTS))

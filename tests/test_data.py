@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -737,3 +738,60 @@ def test_scaled_pixels_never_show_their_bytes():
     with pytest.raises(TypeError, match="stored must be uint8"):
         ScaledPixels.wrap(expected, 255, np.float32)
     assert "uint8 / 255 as float32" in repr(X)
+
+
+@pytest.fixture
+def trickle_server():
+    """Answers every request with a large Content-Length, then one byte every 0.2 s."""
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 20))
+            self.end_headers()
+            while not stop.is_set():
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                stop.wait(0.2)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/trickle/"
+    stop.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_mirror_that_trickles_is_given_up_after_the_timeout(tmp_path, trickle_server):
+    """A byte every 0.2 s never trips the per-read timeout: the average rate does."""
+    good = fake_files()
+    start = time.monotonic()
+    with pytest.raises(ConnectionError) as info:
+        download_dataset("mnist", tmp_path / "c", mirrors=trickle_server,
+                         checksums=md5s(good), progressbar=False, timeout=1)
+    assert time.monotonic() - start < 10
+    assert "slower than 1,024 bytes/s" in str(info.value)
+    assert not any((tmp_path / "c" / "mnist").glob("*"))
+
+
+def test_a_file_larger_than_any_dataset_file_is_refused(tmp_path, server, monkeypatch):
+    import mlp.data.download as download
+
+    good = fake_files()
+    big = dict(good)
+    big[TRAIN_IMAGES] = good[TRAIN_IMAGES] + b"\0" * 5000
+    monkeypatch.setattr(download, "MAX_FILE_BYTES", len(good[TRAIN_IMAGES]) + 100)
+    with pytest.raises(ConnectionError) as info:
+        download_dataset("mnist", tmp_path / "c", mirrors=server.serve("big", big),
+                         checksums=md5s(good), progressbar=False, timeout=5)
+    assert "more than the" in str(info.value) and "bytes a file may have" in str(info.value)
+    assert not (tmp_path / "c" / "mnist" / TRAIN_IMAGES).exists()

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,12 @@ from .idx import DataFileError, read_images, read_labels
 
 #: Seconds to wait for a mirror's next bytes before trying the next mirror.
 DEFAULT_TIMEOUT = 60.0
+#: The largest file a mirror may send (Fashion-MNIST's largest is 26 MB): a mirror that sends
+#: more is refused, whatever it claims.
+MAX_FILE_BYTES = 128 * 2**20
+#: After ``timeout`` seconds a download must have come at this many bytes per second on
+#: average: a mirror that trickles a byte now and then is as good as stalled.
+MIN_RATE = 1024
 
 FILES = (
     "train-images-idx3-ubyte.gz",
@@ -251,19 +258,91 @@ def _quiet(logger) -> Iterator[None]:
         logger.setLevel(level)
 
 
+class MirrorRefused(Exception):
+    """A mirror sent more than a file may hold, or too slowly (the message says which)."""
+
+
+class BoundedDownloader:
+    """pooch's downloader, bounded: ``timeout`` seconds at most for any bytes to come, a file
+    of at most ``MAX_FILE_BYTES``, and after ``timeout`` seconds an average of ``MIN_RATE``
+    bytes per second. Reads return as soon as any bytes arrive, so that a trickle is measured
+    as it comes rather than waited out."""
+
+    def __init__(self, timeout: float, progressbar: bool = False) -> None:
+        self.timeout, self.progressbar = timeout, progressbar
+        self.max_bytes, self.min_rate = MAX_FILE_BYTES, MIN_RATE
+
+    def __call__(self, url: str, output_file, pooch, check_only: bool = False) -> None:
+        import requests
+
+        start = time.monotonic()
+        with requests.get(url, stream=True, timeout=self.timeout) as response:
+            response.raise_for_status()
+            claimed = response.headers.get("Content-Length", "")
+            if claimed.isdigit() and int(claimed) > self.max_bytes:
+                raise MirrorRefused(f"it announces {int(claimed):,} bytes, more than the "
+                                    f"{self.max_bytes:,} bytes a file may have")
+            with _progress(self.progressbar, claimed) as bar, _opened(output_file) as out:
+                self._copy(response.raw, out, bar, start)
+
+    def _copy(self, raw, out, bar, start: float) -> None:
+        read = getattr(raw, "read1", raw.read)
+        total = 0
+        while chunk := read(1 << 16):
+            total += len(chunk)
+            if total > self.max_bytes:
+                raise MirrorRefused(f"it sent more than the {self.max_bytes:,} bytes a file "
+                                    "may have")
+            elapsed = time.monotonic() - start
+            if elapsed > self.timeout and total < self.min_rate * elapsed:
+                raise MirrorRefused(f"it sent {total:,} bytes in {elapsed:.0f} s, slower than "
+                                    f"{self.min_rate:,.0f} bytes/s")
+            out.write(chunk)
+            bar.update(len(chunk))
+
+
+@contextlib.contextmanager
+def _opened(output_file):
+    if isinstance(output_file, str | os.PathLike):
+        with open(output_file, "w+b") as f:
+            yield f
+    else:
+        yield output_file
+
+
+@contextlib.contextmanager
+def _progress(show: bool, claimed: str):
+    if not show:
+        yield _NoBar()
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=int(claimed) if claimed.isdigit() else None, unit="B", unit_scale=True,
+              leave=True) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+
 def _try_mirror(pooch, url: str, name: str, folder: Path, known: str, progressbar: bool,
                 timeout: float) -> tuple[str, bool] | None:
     """Download ``url`` into ``folder/name``: None if it worked, else what went wrong and
     whether it was the content (a checksum mismatch) rather than the network."""
     import requests  # pooch's own dependency: its errors are the network failures
+    import urllib3  # requests' own: reading the raw stream raises its errors
 
-    downloader = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+    downloader = BoundedDownloader(timeout, progressbar)
     try:
         pooch.retrieve(url, known_hash=known, fname=name, path=folder, downloader=downloader)
     except ValueError as exc:
         # pooch has already deleted the download: it never reached its final name.
         return f"checksum mismatch, the download was discarded ({exc})", True
-    except requests.RequestException as exc:
+    except MirrorRefused as exc:
+        return f"refused: {exc}; the download was discarded", False
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         return _network_failure(exc, timeout), False
     return None
 

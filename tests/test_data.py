@@ -227,6 +227,24 @@ def test_images_and_labels_of_different_lengths(tmp_path):
     assert str(folder / TRAIN_LABELS) in str(info.value)
 
 
+def test_headers_that_disagree_are_refused_before_either_file_is_read(tmp_path):
+    """Labels whose header claims 2^24 of them (16 MB of zeros, 16 kB gzipped) beside 12
+    images: refused from the two headers, without reading the labels."""
+    import tracemalloc
+
+    files = fake_files()
+    files[TRAIN_LABELS] = gz(idx_bytes(np.zeros(1 << 24, np.uint8)))
+    folder = write_files(tmp_path / "mnist", files)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFileError, match=f"12 images, {1 << 24} labels"):
+            load_idx_folder(folder, n_val=N_VAL)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 2**20, peak
+
+
 def test_short_header(tmp_path):
     path = tmp_path / "short"
     path.write_bytes(b"\0\0\x08\x03\0\0")

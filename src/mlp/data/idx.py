@@ -133,7 +133,21 @@ def read_idx(path: os.PathLike | str, max_bytes: int = MAX_IDX_BYTES) -> np.ndar
         raise DataFileError(path, f"truncated or corrupt gzip stream ({exc})") from exc
 
 
-def _read_stream(path: Path, stream, probe, max_bytes: int) -> np.ndarray:
+def read_header(path: os.PathLike | str) -> tuple[int, tuple[int, ...]]:
+    """The type code and dimensions of an IDX file, from its header alone (a few bytes read):
+    to compare files before reading any of them whole. The same errors as :func:`read_idx`
+    for a bad header."""
+    path = Path(path)
+    probe = _probe(path)
+    try:
+        with gzip.open(path, "rb") if probe[0] else open(path, "rb") as stream:
+            return _header(path, stream)[:2]
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataFileError(path, f"truncated or corrupt gzip stream ({exc})") from exc
+
+
+def _header(path: Path, stream) -> tuple[int, tuple[int, ...], int]:
+    """(type code, dimensions, header size) read from the start of ``stream``."""
     head = stream.read(4)
     if len(head) < 4:
         raise DataFileError(path, f"too short for an IDX header ({len(head)} bytes)")
@@ -154,7 +168,11 @@ def _read_stream(path: Path, stream, probe, max_bytes: int) -> np.ndarray:
             f"truncated header: {ndim} dimensions need {header} bytes, "
             f"file has {4 + len(dims_raw)}",
         )
-    dims = struct.unpack(f">{ndim}I", dims_raw)
+    return code, struct.unpack(f">{ndim}I", dims_raw), header
+
+
+def _read_stream(path: Path, stream, probe, max_bytes: int) -> np.ndarray:
+    code, dims, header = _header(path, stream)
     dtype = IDX_DTYPES[code]
     count = math.prod(dims)
     expected = header + count * dtype.itemsize
@@ -243,11 +261,15 @@ def read_labels(path: os.PathLike | str, n_classes: int = N_CLASSES) -> np.ndarr
 def read_pair(
     images_path: os.PathLike | str, labels_path: os.PathLike | str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read matching image and label files. Returns X: (N, rows, columns) uint8, y: (N,) int64."""
-    images, labels = read_images(images_path), read_labels(labels_path)
-    if len(images) != len(labels):
+    """Read matching image and label files. Returns X: (N, rows, columns) uint8, y: (N,) int64.
+
+    The two headers are compared first: files that disagree are refused before either is
+    read whole."""
+    (_, image_dims), (_, label_dims) = read_header(images_path), read_header(labels_path)
+    if image_dims[:1] != label_dims[:1]:
         raise DataFileError(
             [images_path, labels_path],
-            f"images and labels differ in length: {len(images)} images, {len(labels)} labels",
+            f"images and labels differ in length: {image_dims[0]} images, {label_dims[0]} "
+            "labels (as their headers declare; neither file was read further)",
         )
-    return images, labels
+    return read_images(images_path), read_labels(labels_path)

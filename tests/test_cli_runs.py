@@ -43,6 +43,34 @@ def test_concurrent_runs_never_share_a_folder(tmp_path):
             (p / "metrics.json").read_text())["settings"]["seed"]
 
 
+def test_two_runs_into_one_out_folder_at_once(tmp_path):
+    """Both pass the first check (the folder holds no run yet); the lock each takes before
+    writing lets one in: the other fails on one line, and the folder holds one whole run."""
+    runs = [subprocess.Popen([sys.executable, "-m", "mlp", "train", *QUICK, "--seed", str(seed),
+                              "--out", "o"], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for seed in (0, 1)]
+    outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    assert sorted(code for code, _ in outcomes) == [0, 2], outcomes
+    ((_, error),) = [o for o in outcomes if o[0] == 2]
+    assert len(error.splitlines()) == 1 and "Traceback" not in error
+    assert "another run (process" in error or "already holds a run" in error
+    (winner,) = [seed for seed, (code, _) in zip((0, 1), outcomes, strict=True) if code == 0]
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["settings"]["seed"] == winner
+    assert mio.load_metadata(tmp_path / "o" / "model.npz")["extra"]["settings"]["seed"] == winner
+    assert not (tmp_path / "o" / ".mlp-run.lock").exists()
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
+    (tmp_path / "o").mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / "o" / ".mlp-run.lock").write_text(f"{dead.pid}\n")
+    result = mlp("train", *QUICK, "--out", tmp_path / "o")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "o" / "model.npz").exists()
+
+
 def test_an_existing_run_is_not_overwritten(tmp_path):
     assert mlp("train", *QUICK, "--out", "o", cwd=tmp_path).returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir()}

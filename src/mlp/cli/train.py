@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
                                       if snapshot else ""), quiet=args.quiet)
     folders = Folders()
     with folders.cleaned_on_failure():
-        out = folders.claim_new() if out is None else folders.make(out)
+        out = folders.lock(folders.claim_new() if out is None else folders.make(out))
+        check_out_folder(out, Path(args.resume) if args.resume else None)  # now it is ours
         if checkpoint is None and not args.no_checkpoint:
             checkpoint = out / "checkpoint.npz"
         outcome = run_training(model, settings, data, saved=saved, snapshot=snapshot,

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         check_out_folder(Path(args.out), None)
     folders = Folders()
     with folders.cleaned_on_failure():
-        out = folders.make(Path(args.out)) if args.out else folders.claim_new()
+        out = folders.lock(folders.make(Path(args.out)) if args.out else folders.claim_new())
         storage = args.storage or default_url(out)
         echo = None if args.quiet else print
         _say(f"mlp tune: study {args.study!r} in {storage}: {args.trials} trials, "

@@ -4,9 +4,9 @@ A default folder ``runs/<date-time>`` is claimed with ``os.mkdir``, which fails 
 taken, so two runs started in the same second (or on a shared disk) never share one: the second
 gets ``<date-time>-2``, and so on. An explicit ``--out`` that already holds a run is refused
 unless ``--resume`` continues that very run, and one that another run is writing into (two
-commands started at once) is refused by a lock file the first one made with ``O_EXCL``. Paths are checked before the data is loaded, and
-folders are created only once training is about to start; a run that fails before writing
-anything removes the folders it made.
+commands started at once) is refused by a lock file the first one made with ``O_EXCL``. Paths
+are checked before the data is loaded, and folders are created only once training is about to
+start; a run that fails before writing anything removes the folders it made.
 """
 
 from __future__ import annotations

@@ -167,15 +167,29 @@ def run_worker(job: Job, n_trials: int, deadline: float | None, *, index: int = 
     timeout = None if deadline is None else max(deadline - time.time(), 1e-3)
     study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=callbacks,
                    catch=(UsageError,))
-    # A worker that died near the end left its trial running: once its heartbeat is stale,
-    # Optuna fails it and queues a copy, which is run here rather than left waiting.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
-    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    if waiting and (deadline is None or time.time() < deadline):
-        study.optimize(objective, n_trials=len(waiting), callbacks=callbacks[1:],
-                       catch=(UsageError,))
+    retry_stale(study, objective, callbacks[1:], deadline, job.heartbeat)
+
+
+def retry_stale(study, objective, callbacks, deadline: float | None, heartbeat: int) -> None:
+    """Before the study ends here: a trial left running by a worker that died is failed by
+    Optuna once its heartbeat is stale, and the copy it queues is run here. While any trial
+    still runs (another worker's, alive or dead), this waits a heartbeat and looks again, so
+    that a fast worker does not end the search with a dead one's trial still RUNNING."""
+    import optuna
+    from optuna.trial import TrialState
+
+    while deadline is None or time.time() < deadline:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if waiting:
+            study.optimize(objective, n_trials=len(waiting), callbacks=callbacks,
+                           catch=(UsageError,))
+            continue
+        if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            return
+        time.sleep(heartbeat)
 
 
 def make_sampler(job: Job, seed: int):

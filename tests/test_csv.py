@@ -15,6 +15,7 @@ from mlp.data import (
     split_sizes,
 )
 from mlp.data.tabular import MAX_INTEGER_LEVELS, encode_labels
+from mlp.losses import output_head
 
 
 def write(tmp_path, text: str, name: str = "t.csv"):
@@ -48,6 +49,37 @@ def test_task_follows_the_target(tmp_path):
     assert forced.classes == ["0.5", "1.5"] and forced.y.tolist() == [0, 1, 0]
     # Whole numbers written as floats are the same classes, named canonically.
     assert read_csv(write(tmp_path, "a,y\n1,1.0\n2,2\n", "w.csv"), "y").classes == ["1", "2"]
+
+
+def test_a_stray_word_among_numbers_is_an_error_not_a_class(tmp_path):
+    path = write(tmp_path, "a,y\n1,0.5\n2,1.5\n3,n/a\n")
+    with pytest.raises(DataFileError, match="data row 3, column 'y': 'n/a' is not a number, but "
+                                            "the column's other values are numbers"):
+        read_csv(path, "y")
+    assert read_csv(path, "y", task="classification").classes == ["0.5", "1.5", "n/a"]
+
+
+def test_a_constant_regression_target_is_refused(tmp_path):
+    with pytest.raises(DataFileError, match="the target 'y' holds 0.5 in every row"):
+        read_csv(write(tmp_path, "a,y\n1,0.5\n2,0.5\n"), "y")
+
+
+def test_text_in_memory_reads_as_the_file_and_the_target_defaults_to_the_last_column(tmp_path):
+    text = "x1,x2,label\n1,2.5,cat\n-3,4e2,dog\n"
+    from_text = read_csv("upload.csv", None, text=text)
+    from_file = read_csv(write(tmp_path, text), "label")
+    assert from_text.target == "label" and from_text.classes == from_file.classes
+    np.testing.assert_array_equal(from_text.X, from_file.X)
+    with pytest.raises(DataFileError, match="^upload.csv: line 1 must name the columns"):
+        read_csv("upload.csv", None, text="1,2,3\n4,5,6\n")
+
+
+def test_the_output_layer_of_a_task():
+    assert output_head("classification", 2) == ("sigmoid", 1)
+    assert output_head("classification", 10) == ("softmax", 10)
+    assert output_head("regression", 1) == ("linear", 1)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        output_head("classification", 1)
 
 
 def test_chosen_features_and_their_order(tmp_path):

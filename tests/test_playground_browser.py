@@ -206,8 +206,7 @@ def test_upload_csv_good_and_bad(page, tmp_path):
     note = page.get_by_test_id("upload-note")
     page.wait_for_function("document.querySelector('[data-testid=upload-note]').textContent"
                            ".includes('line')")
-    assert note.text_content() == ("bad.csv: line 7, column 2 ('y'): expected a finite number; "
-                                   "got 'four'")
+    assert note.text_content() == "bad.csv: line 7 (data row 6), column 'y': 'four' is not a number"
     assert page.get_by_test_id("error").is_visible()
     good = tmp_path / "good.csv"
     rng = np.random.default_rng(0)

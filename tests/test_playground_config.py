@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 import mlp
+from mlp.data import DataFileError
 from mlp.playground.config import Config, ConfigError
 from mlp.playground.datasets import CLASSIFICATION, DATASETS, REGRESSION, make_points, split
 from mlp.playground.export import model_bytes, script
 from mlp.playground.features import FEATURES, expand, grid
 from mlp.playground.session import Session, build_model, load_data
-from mlp.playground.upload import UploadError, parse_csv
+from mlp.playground.upload import parse_csv
 
 # -- config -----------------------------------------------------------------------------------
 
@@ -155,29 +156,46 @@ def test_upload_classification_with_header():
     assert up.X[:, 0].min() == -5 and up.X[:, 0].max() == 5
 
 
-def test_upload_regression_without_header():
-    text = "\n".join(f"{i / 10},{-i},{i * 0.37}" for i in range(30))
+def test_upload_regression():
+    text = "p,q,z\n" + "\n".join(f"{i / 10},{-i},{i * 0.37}" for i in range(30))
     up = parse_csv(text)
-    assert up.task == "regression" and up.names == ("x1", "x2", "label")
+    assert up.task == "regression" and up.names == ("p", "q", "z")
     assert up.y.min() == -1 and up.y.max() == 1
 
 
 @pytest.mark.parametrize("text, message", [
-    ("", "the file is empty"),
-    ("x1,x2,y\n1,2\n", "line 2: expected 3 columns (two numeric features and a label or target); got 2: '1,2'"),
+    ("", "upload.csv: empty file: a CSV file needs a header row"),
+    ("1,2,0\n" * 12, "upload.csv: line 1 must name the columns, but it holds numbers (1, 2, 0): "
+                     "add a header row"),
+    ("x1,x2,y\n1,2\n", "upload.csv: line 2 (data row 1) has 2 fields, the header 3"),
     ("x1,x2,y\n" + "1,2,0\n" * 5 + "1,oops,1\n" + "1,2,1\n" * 5,
-     "line 7, column 2 ('x2'): expected a finite number; got 'oops'"),
-    ("x1,x2,y\n" + "1,inf,0\n" * 12, "line 2, column 2 ('x2'): expected a finite number; got 'inf'"),
-    ("x1,x2,y\n1,2,0\n", "expected 10 to 5000 data rows; got 1"),
-    ("x1,x2,y\n" + "".join(f"{i},{i},{'abcdef'[i % 6]}\n" for i in range(12)),
-     "column 3 ('y'): expected 2 to 5 distinct labels, or numbers for a regression; got 6"),
-    ("x1,x2,y\n" + "1,2,3.5\n" * 12, "column 3 ('y'): expected a target that varies; every row holds 3.5"),
-    ("x1,x2,y\n" + "1,2,0\n" * 200_000, "the file is too large: expected at most 1024 KiB; got"),
+     "upload.csv: line 7 (data row 6), column 'x2': 'oops' is not a number"),
+    ("x1,x2,y\n" + "1,inf,0\n" * 12, "upload.csv: line 2 (data row 1), column 'x2': 'inf' is not "
+                                      "a finite number"),
+    ("x1,x2,y\n1,2,0\n1,2,1\n", "upload.csv: expected 10 to 5000 data rows; got 2"),
+    ("x1,x2,x3,y\n" + "1,2,3,0\n1,2,3,1\n" * 6, "upload.csv: expected 3 columns (two numeric "
+                                                "features and a label or target); got 4"),
+    ("x1,x2,y\n" + "".join(f"{i},{i},{'abcdefghijk'[i % 11]}\n" for i in range(12)),
+     "upload.csv: the target 'y' has 11 classes; the page draws at most 10"),
+    ("x1,x2,y\n" + "1,2,3.5\n" * 12, "upload.csv: the target 'y' holds 3.5 in every row: there is "
+                                      "nothing to learn"),
+    ("x1,x2,y\n" + "1,2,0.5\n" * 11 + "1,2,n/a\n", "upload.csv: data row 12, column 'y': 'n/a' is "
+                                                   "not a number, but the column's other values "
+                                                   "are numbers"),
+    ("x1,x2,y\n" + "1,2,0\n" * 200_000, "upload.csv: 1,200,008 bytes, more than the 1,048,576 "
+                                         "bytes read from a CSV file"),
 ])
 def test_bad_uploads_say_what_and_where(text, message):
-    with pytest.raises(UploadError) as info:
+    with pytest.raises(DataFileError) as info:
         parse_csv(text)
     assert str(info.value).startswith(message)
+
+
+def test_an_upload_of_digits_0_to_9_is_ten_classes():
+    text = "x1,x2,digit\n" + "".join(f"{i},{i * i % 7},{i % 10}\n" for i in range(30))
+    up = parse_csv(text)
+    assert up.task == "classification" and up.classes == 10
+    assert up.labels == tuple(str(d) for d in range(10))
 
 
 # -- sessions on the library ------------------------------------------------------------------

@@ -28,7 +28,7 @@ from .loaders import (
 from .scaled import ScaledPixels
 from .split import shuffle_split, split_sizes
 from .standardize import Standardizer
-from .tabular import Table, read_csv, read_csv_features
+from .tabular import Table, read_csv, read_csv_features, target_task
 
 __all__ = [
     "Dataset",
@@ -44,6 +44,7 @@ __all__ = [
     "write_idx",
     "read_csv",
     "read_csv_features",
+    "target_task",
     "Table",
     "Standardizer",
     "shuffle_split",

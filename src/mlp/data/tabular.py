@@ -3,6 +3,11 @@
 >>> table = read_csv("houses.csv", target="price")        # task chosen from the target
 >>> table.X, table.y, table.features, table.task, table.classes
 
+This is the one reader of tables for every door: ``mlp train`` reads the file by its path, the
+playground reads an upload's text (``text=``), and both get the same table, task and errors.
+The task of a target is :func:`target_task`'s; the output layer it gets is
+:func:`mlp.losses.output_head`'s.
+
 Every problem with the file's content raises :class:`~mlp.data.DataFileError` (a ValueError)
 whose message starts with the path and names the line of the file and the column: an empty
 file, a missing header, a row with the wrong number of fields, a missing or non-numeric value, a
@@ -12,6 +17,7 @@ missing target column, a file larger than the cap.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import stat
@@ -50,18 +56,21 @@ class Table(NamedTuple):
     classes: list[str] | None
 
 
-def read_csv(path: os.PathLike | str, target: str, *, features: Sequence[str] | None = None,
-             task: str | None = None, max_bytes: int = MAX_CSV_BYTES) -> Table:
-    """Read a CSV file whose first row names the columns: ``target`` is the column to learn,
-    ``features`` the numeric columns to learn it from (default: every other column).
+def read_csv(path: os.PathLike | str, target: str | None, *,
+             features: Sequence[str] | None = None, task: str | None = None,
+             max_bytes: int = MAX_CSV_BYTES, text: str | None = None) -> Table:
+    """Read a CSV file whose first row names the columns: ``target`` is the column to learn
+    (None: the last column), ``features`` the numeric columns to learn it from (default: every
+    other column). ``text``: the file's content, already in memory (an upload); ``path`` then
+    only names it in messages.
 
-    The task is ``task`` if given, else chosen from the target: labels that are not numbers, or
-    whole numbers with at most MAX_INTEGER_LEVELS distinct values, make a classification
-    (classes sorted, numerically where they are numbers); other numbers a regression.
+    The task is ``task`` if given, else :func:`target_task`'s. Classes are sorted, numerically
+    where they are numbers.
     """
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}; got {task!r}")
-    path, header, rows = _open_rows(path, max_bytes)
+    path, header, rows = _open_rows(path, max_bytes, text)
+    target = header[-1] if target is None else target
     if target not in header:
         raise DataFileError(path, f"no column {target!r} to learn (the columns are "
                                   f"{_names(header)})")
@@ -149,11 +158,16 @@ class _Rows(NamedTuple):
     cells: list[list[str]]
 
 
-def _open_rows(path: os.PathLike | str, max_bytes: int) -> tuple[Path, list[str], _Rows]:
+def _open_rows(path: os.PathLike | str, max_bytes: int,
+               text: str | None = None) -> tuple[Path, list[str], _Rows]:
     path = Path(path)
-    _check_file(path, max_bytes)
+    if text is None:
+        _check_file(path, max_bytes)
+    else:
+        _check_size(path, len(text.encode("utf-8", "surrogatepass")), max_bytes)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
+        with (path.open(newline="", encoding="utf-8-sig") if text is None
+              else io.StringIO(text.removeprefix("\ufeff"), newline="")) as f:
             reader = csv.reader(f)
             header = [name.strip() for name in next(reader, [])]
             lines, cells = [], []
@@ -178,10 +192,14 @@ def _check_file(path: Path, max_bytes: int) -> None:
     info = path.stat()
     if not stat.S_ISREG(info.st_mode):
         raise DataFileError(path, "not a regular file (a folder, FIFO or device)")
-    if info.st_size > max_bytes:
-        raise DataFileError(path, f"{info.st_size:,} bytes, more than the {max_bytes:,} bytes "
+    _check_size(path, info.st_size, max_bytes)
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise DataFileError(path, f"{size:,} bytes, more than the {max_bytes:,} bytes "
                                   "read from a CSV file")
-    if info.st_size == 0:
+    if size == 0:
         raise DataFileError(path, "empty file: a CSV file needs a header row naming the "
                                   "columns, then one row per example")
 
@@ -226,16 +244,41 @@ def _parse(path: Path, header: list[str], rows: _Rows, columns: list[int],
     return X.copy(), labels
 
 
+def target_task(path: os.PathLike | str, column: str, labels: Sequence[str]) -> str:
+    """The task a target column asks for, the one rule of every door.
+
+    - labels that are all text (not numbers): a classification;
+    - whole numbers with at most MAX_INTEGER_LEVELS distinct values (digits 0-9, ratings 1-5,
+      a 0/1 flag): a classification;
+    - other numbers: a regression;
+    - numbers and text mixed: an error naming the first text value (a stray "n/a" in a column
+      of numbers is a mistake in the file, not a class; give the task to read it anyway).
+    """
+    numbers = [finite_number(label) for label in labels]
+    numeric = [v is not None for v in numbers]
+    if not any(numeric):
+        return "classification"
+    if not all(numeric):
+        row = numeric.index(False)
+        raise DataFileError(path, f"data row {row + 1}, column {column!r}: "
+                                  f"{_not_a_number(labels[row])}, but the column's other values "
+                                  "are numbers (fix the value, or say the task: "
+                                  "classification reads every value as a label)")
+    whole = all(float(v).is_integer() for v in numbers)
+    return "classification" if whole and len(set(numbers)) <= MAX_INTEGER_LEVELS else "regression"
+
+
 def _encode_target(path: Path, target: str, labels: list[str],
                    task: str | None) -> tuple[np.ndarray, str, list[str] | None]:
+    task = target_task(path, target, labels) if task is None else task
     numbers = [finite_number(label) for label in labels]
     numeric = all(v is not None for v in numbers)
-    if task is None:
-        whole = numeric and all(float(v).is_integer() for v in numbers)
-        task = "classification" if not numeric or (
-            whole and len(set(numbers)) <= MAX_INTEGER_LEVELS) else "regression"
     if task == "regression":
-        return parse_targets(path, target, labels), task, None
+        y = parse_targets(path, target, labels)
+        if y.min() == y.max():
+            raise DataFileError(path, f"the target {target!r} holds {y[0]:g} in every row: "
+                                      "there is nothing to learn")
+        return y, task, None
     names = _class_names(labels, numbers if numeric else None)
     if len(names) < 2:
         raise DataFileError(path, f"the target {target!r} has a single value, {names[0]!r}: "

@@ -12,7 +12,7 @@ Needs scikit-learn (``pip install "mlp[sklearn]"``); ``import mlp`` alone does n
 """
 
 from ._classifier import MLPClassifier
-from ._files import load
+from ._files import fit_csv, load
 from ._regressor import MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor", "load"]
+__all__ = ["MLPClassifier", "MLPRegressor", "fit_csv", "load"]

@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import column_or_1d
 
+from ..losses import output_head
 from ..network import MLP
 from ._base import BaseMLP
 
@@ -160,11 +161,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return codes.astype(np.int64)
 
     def _output(self) -> tuple[str, int, None]:
-        if self._multilabel:
+        if self._multilabel:  # K independent yes/no labels
             return "sigmoid", len(self.classes_), None
-        if len(self.classes_) == 2:
-            return "sigmoid", 1, None
-        return "softmax", len(self.classes_), None
+        return (*output_head("classification", len(self.classes_)), None)
 
     def _class_weights(self, y, incremental: bool) -> np.ndarray | None:
         if self.class_weight is None:

@@ -1,4 +1,5 @@
-"""Reading an estimator back from the library's model file (``MLPClassifier.save``)."""
+"""The estimators and files: an estimator read back from the library's model file
+(``MLPClassifier.save``), and one fitted on a CSV table the way ``mlp train`` reads it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..data import read_csv
 from ..serialization import load as load_model
 from ..serialization import load_metadata
 from ._base import _unplain
@@ -34,3 +36,16 @@ def load(path: os.PathLike | str) -> BaseEstimator:
     est.model_ = load_model(path)
     est._optimizer, est._adaptive = None, None
     return est
+
+
+def fit_csv(path: os.PathLike | str, target: str | None = None, *, task: str | None = None,
+            **params) -> BaseEstimator:
+    """An estimator fitted on a CSV table, read by the library's one CSV reader
+    (:func:`mlp.data.read_csv`: a header row, ``target`` the column to learn, None for the last
+    one): an :class:`MLPClassifier` or :class:`MLPRegressor` for the target's task, the task
+    ``mlp train --data`` and the playground give the same column. ``params`` go to the
+    estimator; a classifier's ``classes_`` are the labels as the file writes them."""
+    table = read_csv(path, target, task=task)
+    if table.task == "regression":
+        return MLPRegressor(**params).fit(table.X, table.y)
+    return MLPClassifier(**params).fit(table.X, np.asarray(table.classes)[table.y])

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
+from ..losses import output_head
 from ..network import MLP
 from ._base import BaseMLP
 
@@ -108,7 +109,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return np.asarray(y, dtype=np.float64)
 
     def _output(self) -> tuple[str, int, str]:
-        return "linear", self._n_targets, LOSSES[self.loss]
+        return (*output_head("regression", self._n_targets), LOSSES[self.loss])
 
     def _validation_score(self, model: MLP, X, y, sample_weight) -> float:
         return float(r2_score(y, model.predict(X), sample_weight=sample_weight))

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..data.split import shuffle_split
 from .features import EXTENT
 
 #: The largest radius of the classification sets: they stay clear of the square's edges.
@@ -131,10 +132,7 @@ def make_points(name: str, n: int, noise: float, classes: int, seed: int):
 
 
 def split(X: np.ndarray, y: np.ndarray, train_fraction: float, seed: int) -> Points:
-    """Shuffle by ``seed`` and cut: the first ``round(train_fraction * N)`` points (at least
-    one, and one short of all) train, the rest test."""
-    n = X.shape[0]
-    order = np.random.default_rng([seed, 1]).permutation(n)
-    k = min(max(round(train_fraction * n), 1), n - 1)
-    a, b = order[:k], order[k:]
+    """The library's seeded split (:func:`mlp.data.shuffle_split`, as ``mlp train --data``'s):
+    ``1 - train_fraction`` of the points, rounded, test; the rest train."""
+    a, _, b = shuffle_split(X.shape[0], 0, round(1 - train_fraction, 12), seed)
     return Points(X[a], y[a], X[b], y[b])

@@ -182,10 +182,7 @@ class Connection:
         name = _text(msg, "name", 200)
         text = _text(msg, "text", MAX_BYTES + 1)
         self.playing = False
-        try:
-            await run_in_threadpool(self.session.use_upload, text)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
+        await run_in_threadpool(self.session.use_upload, text, name)
         await self.send_config()
 
     async def export_model(self, msg: dict) -> None:

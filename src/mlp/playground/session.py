@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..gradcheck import gradient_check
+from ..losses import output_head
 from ..network import MLP
 from ..optim import SGD, Adam, Optimizer
 from ..regularizers import L1, L2, Regularizer
@@ -62,12 +63,9 @@ def load_data(config: Config, csv_text: str | Upload | None = None) -> Data:
 
 
 def build_model(config: Config, data: Data) -> MLP:
-    """The network of ``config`` for ``data``: a sigmoid output for two classes, softmax for
-    more, linear for a regression."""
-    if data.task == "regression":
-        output, size = "linear", 1
-    else:
-        output, size = ("sigmoid", 1) if data.classes == 2 else ("softmax", data.classes)
+    """The network of ``config`` for ``data``, with the output layer every door gives the task
+    (:func:`mlp.losses.output_head`)."""
+    output, size = output_head(data.task, data.classes or 1)
     return MLP(len(config.features), list(config.hidden), size, activation=config.activation,
                output=output, seed=config.seed, dropout=config.dropout,
                batch_norm=config.batch_norm)
@@ -111,9 +109,10 @@ class Session:
         self.grid_inputs = expand(grid(RESOLUTION), config.features)
         self.reset()
 
-    def use_upload(self, text: str) -> None:
-        """Parse a CSV and train on it from now on (UploadError if it is unusable)."""
-        self.upload = parse_csv(text)
+    def use_upload(self, text: str, name: str = "upload.csv") -> None:
+        """Read a CSV and train on it from now on (a ValueError naming ``name`` and what is
+        wrong if it is unusable; the session is then unchanged)."""
+        self.upload = parse_csv(text, name)
         self.configure(Config.from_dict({**self.config.to_dict(), "dataset": UPLOAD}))
 
     def reset(self) -> None:

@@ -1,30 +1,27 @@
 """Your own 2-D data: a CSV table of two numeric feature columns and a label or target column.
 
-The text is checked line by line (errors name the line, the column, what was expected and what
-was given) and kept within a size limit. The features are mapped onto the page's square, each
-to [-5, 5]; a regression's target to [-1, 1]. A label column of at most five distinct values
-that are not all numbers, or whole numbers, is a classification.
+The table is read by the library's one CSV reader (:func:`mlp.data.read_csv`, on the upload's
+text), so it needs what ``mlp train --data`` needs (a header row naming the columns), the task
+is the one every door gives the same target (:func:`mlp.data.target_task`), and a bad file gets
+the same message. On top come the page's own limits: two feature columns (the page's square),
+a size and row count it can draw, and at most as many classes as it has colours. The features
+are mapped onto the square, each to [-5, 5]; a regression's target to [-1, 1].
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import NamedTuple
 
 import numpy as np
 
-from ..data.tabular import finite_number
+from ..data import DataFileError, read_csv
 from .datasets import RADIUS
 
 MAX_BYTES = 1 << 20
 MAX_ROWS = 5000
 MIN_ROWS = 10
-MAX_CLASSES = 5
-
-
-class UploadError(ValueError):
-    """A CSV file the page cannot use; the message says where and why."""
+#: The colours of the page's classes (app.js CLASS_COLOURS).
+MAX_CLASSES = 10
 
 
 class Upload(NamedTuple):
@@ -40,62 +37,26 @@ class Upload(NamedTuple):
     labels: tuple[str, ...]
 
 
-def _rows(text: str) -> tuple[tuple[str, str, str], list[tuple[int, list[str]]]]:
-    """The header (given, or x1, x2, label) and the data rows with their line numbers."""
-    rows = [(i, row) for i, row in enumerate(csv.reader(io.StringIO(text)), start=1)
-            if any(cell.strip() for cell in row)]
-    if not rows:
-        raise UploadError("the file is empty: expected a CSV table of two numeric feature "
-                          "columns and a label or target column")
-    for line, row in rows:
-        if len(row) != 3:
-            raise UploadError(f"line {line}: expected 3 columns (two numeric features and a "
-                              f"label or target); got {len(row)}: {','.join(row)[:80]!r}")
-    first = [cell.strip() for cell in rows[0][1]]
-    if finite_number(first[0]) is None or finite_number(first[1]) is None:
-        return (first[0], first[1], first[2]), rows[1:]
-    return ("x1", "x2", "label"), rows
-
-
-def parse_csv(text: str) -> Upload:
-    """Check and convert a CSV table (see the module's docstring)."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        raise UploadError(f"the file is too large: expected at most {MAX_BYTES // 1024} KiB; "
-                          f"got {len(text.encode('utf-8', 'surrogatepass')) // 1024} KiB")
-    names, rows = _rows(text)
-    if not MIN_ROWS <= len(rows) <= MAX_ROWS:
-        raise UploadError(f"expected {MIN_ROWS} to {MAX_ROWS} data rows; got {len(rows)}")
-    X = np.empty((len(rows), 2))
-    for r, (line, row) in enumerate(rows):
-        for c in range(2):
-            value = finite_number(row[c].strip())
-            if value is None:
-                raise UploadError(f"line {line}, column {c + 1} ({names[c]!r}): expected a "
-                                  f"finite number; got {row[c].strip()!r}")
-            X[r, c] = value
-    raw = [row[2].strip() for _, row in rows]
-    task, y, labels = _targets(raw, rows, names[2])
-    return Upload(_to_square(X), y, task, len(labels), names, labels)
-
-
-def _targets(raw: list[str], rows, name: str):
-    values = [finite_number(t) for t in raw]
-    distinct = sorted(set(raw), key=lambda t: (finite_number(t) is None, finite_number(t) or 0, t))
-    numeric = all(v is not None for v in values)
-    whole = numeric and all(float(v).is_integer() for v in values)
-    if not numeric or (whole and len(distinct) <= MAX_CLASSES):
-        if not 2 <= len(distinct) <= MAX_CLASSES:
-            raise UploadError(f"column 3 ({name!r}): expected 2 to {MAX_CLASSES} distinct "
-                              f"labels, or numbers for a regression; got {len(distinct)} "
-                              f"distinct labels ({', '.join(distinct[:8])[:80]})")
-        index = {label: k for k, label in enumerate(distinct)}
-        return "classification", np.array([index[t] for t in raw], np.int64), tuple(distinct)
-    y = np.array(values, dtype=np.float64)
-    lo, hi = float(y.min()), float(y.max())
-    if hi == lo:
-        raise UploadError(f"column 3 ({name!r}): expected a target that varies; every row "
-                          f"holds {lo:g}")
-    return "regression", (2 * y - (lo + hi)) / (hi - lo), ()
+def parse_csv(text: str, name: str = "upload.csv") -> Upload:
+    """Read and check an uploaded CSV table (see the module's docstring); ``name`` is the
+    file's name, for messages. The last column is the target."""
+    table = read_csv(name, None, text=text, max_bytes=MAX_BYTES)
+    if len(table.features) != 2:
+        raise DataFileError(name, f"expected 3 columns (two numeric features and a label or "
+                          f"target); got {len(table.features) + 1}")
+    if not MIN_ROWS <= len(table.X) <= MAX_ROWS:
+        raise DataFileError(name, f"expected {MIN_ROWS} to {MAX_ROWS} data rows; got "
+                          f"{len(table.X)}")
+    names = (*table.features, table.target)
+    if table.task == "regression":
+        lo, hi = float(table.y.min()), float(table.y.max())
+        return Upload(_to_square(table.X), (2 * table.y - (lo + hi)) / (hi - lo), table.task,
+                      0, names, ())
+    if len(table.classes) > MAX_CLASSES:
+        raise DataFileError(name, f"the target {table.target!r} has {len(table.classes)} "
+                          f"classes; the page draws at most {MAX_CLASSES}")
+    return Upload(_to_square(table.X), table.y, table.task, len(table.classes), names,
+                  tuple(table.classes))
 
 
 def _to_square(X: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from ..data.tabular import (
     read_csv_column,
     read_csv_features,
 )
+from ..losses import output_head
 from .settings import TrainSettings
 from .values import SettingsError
 
@@ -120,7 +121,7 @@ def _image_splits(s: TrainSettings, fetch: dict[str, Any]) -> Splits:
     info = {"dataset": s.dataset, "train": train.stop - train.start,
             "val": val.stop - val.start, "test": len(ds.X_test), "image_shape": image_shape}
     return Splits(rows(ds.X_train[train]), ds.y_train[train], rows(ds.X_train[val]),
-                  ds.y_train[val], rows(ds.X_test), ds.y_test, "softmax", 10,
+                  ds.y_train[val], rows(ds.X_test), ds.y_test, *output_head("classification", 10),
                   {"input_max": input_max, "image_shape": image_shape}, info)
 
 
@@ -159,7 +160,7 @@ def _table_splits(s: TrainSettings) -> Splits:
     info = {"data": os.fspath(s.data), "target": table.target, "task": table.task,
             "features": len(table.features), "classes": table.classes, "train": len(train),
             "val": len(val), "test": len(test)}
-    output, size = ("linear", 1) if regression else ("softmax", len(table.classes))
+    output, size = output_head(table.task, 1 if regression else len(table.classes))
     return Splits(X, y, X_val, y_val, X_test, y_test, output, size, {"table": record}, info)
 
 
@@ -175,17 +176,12 @@ class TableModel(NamedTuple):
 
     @classmethod
     def from_extra(cls, record: dict[str, Any], n_features: int) -> TableModel:
-        try:
-            features, target, task = record["features"], record["target"], record["task"]
-            scaler = Standardizer.from_dict(record["standardize"], n_features)
-            ts = record.get("target_standardize")
-            target_scaler = Standardizer.from_dict(ts, 1) if ts else None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"the model's table description is damaged ({exc})") from None
-        if len(features) != n_features:
-            raise ValueError(f"the model reads {n_features} features, but its table "
-                             f"description names {len(features)}")
-        return cls(list(features), target, task, record.get("classes"), scaler, target_scaler)
+        """``record``: as read from a model file, so already checked
+        (:func:`mlp.serialization.check_extra`)."""
+        ts = record.get("target_standardize") if record["task"] == "regression" else None
+        return cls(list(record["features"]), record["target"], record["task"],
+                   record.get("classes"), Standardizer.from_dict(record["standardize"], n_features),
+                   Standardizer.from_dict(ts, 1) if ts else None)
 
     def features_of(self, path: str, dtype) -> np.ndarray:
         """The model's inputs from a CSV file: its columns by name, standardised."""

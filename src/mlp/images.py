@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MNIST_SIZE", "MNIST_BOX", "mnist_like", "read_digit_image"]
+__all__ = ["MNIST_SIZE", "MNIST_BOX", "check_digit_reader", "digit_inputs", "mnist_like",
+           "read_digit_image"]
 
 #: The largest picture read (a 48-megapixel photo fits): larger ones are refused from their
 #: header, before their pixels are decoded into memory.
@@ -16,6 +17,31 @@ MAX_PIXELS = 50_000_000
 
 #: MNIST's digits fit a 20x20 box, centred by their centre of mass in a 28x28 field.
 MNIST_SIZE, MNIST_BOX = 28, 20
+
+
+def check_digit_reader(model, extra: dict, name: str) -> None:
+    """Refuse a model that cannot read the MNIST-style images made here: it must take
+    MNIST_SIZE x MNIST_SIZE inputs (its ``image_shape``, where recorded, saying so too) into the
+    10 digits. ``extra``: the model file's metadata, already checked; ``name`` starts the
+    message."""
+    shape = extra.get("image_shape", [MNIST_SIZE, MNIST_SIZE])
+    if "table" in extra or model.input_size != MNIST_SIZE**2 or shape != [MNIST_SIZE] * 2:
+        got = f"{model.input_size} inputs"
+        if "table" in extra:
+            got = f"the {got} of a CSV table's columns"
+        elif "image_shape" in extra:
+            got = f"{shape[0]}x{shape[1]} images ({got})"
+        raise ValueError(f"{name}: expected a model of {MNIST_SIZE}x{MNIST_SIZE} digit images "
+                         f"({MNIST_SIZE**2} inputs); got {got}")
+    if model.n_classes != 10:
+        raise ValueError(f"{name}: expected a model with 10 classes (the digits); got "
+                         f"{model.n_classes}")
+
+
+def digit_inputs(images: np.ndarray, input_max: float, dtype) -> np.ndarray:
+    """MNIST-style images (N, 28, 28) in [0, 255] as a model's inputs (N, 784) in
+    [0, input_max] (the model file's ``input_max``)."""
+    return (images.reshape(len(images), -1) * (input_max / 255.0)).astype(dtype)
 
 
 def mnist_like(grey: np.ndarray, size: int = MNIST_SIZE, box: int = MNIST_BOX) -> np.ndarray:
@@ -62,6 +88,20 @@ def mnist_like(grey: np.ndarray, size: int = MNIST_SIZE, box: int = MNIST_BOX) -
     return out * 255.0
 
 
+#: Pillow's modes of more than 8 bits per grey level, and their largest level.
+DEEP_MODES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I;16N": 65535}
+
+
+def _grey(image) -> np.ndarray:
+    """The image's grey levels as 0-255 floats (H, W): a 16-bit (or 32-bit) grey image is
+    scaled to that range, not clipped to it (``convert("L")`` clips 16-bit levels at 255)."""
+    if image.mode in DEEP_MODES or image.mode in ("I", "F"):
+        levels = np.asarray(image, dtype=np.float64)
+        top = DEEP_MODES.get(image.mode) or (65535 if levels.max(initial=0) > 255 else 255)
+        return np.clip(levels, 0, top) * (255.0 / top)
+    return np.asarray(image.convert("L"), dtype=np.float64)
+
+
 def read_digit_image(path: os.PathLike | str) -> np.ndarray:
     """Read a PNG/JPEG (any format Pillow reads, any size) of one digit, MNIST-style.
 
@@ -88,7 +128,7 @@ def read_digit_image(path: os.PathLike | str) -> np.ndarray:
                 white = Image.new("RGBA", image.size, "white")
                 white.alpha_composite(image.convert("RGBA"))
                 image = white
-            grey = np.asarray(image.convert("L"), dtype=np.float64)
+            grey = _grey(image)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"{path}: not an image that Pillow can read ({exc})") from exc
     try:

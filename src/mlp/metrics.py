@@ -1,5 +1,6 @@
-"""Scores of predictions: accuracy for classifiers, the coefficient of determination R^2 for
-regressors (scikit-learn's ``accuracy_score`` and ``r2_score`` conventions)."""
+"""Scores of predictions: accuracy for classifiers, the coefficient of determination R^2 and the
+root mean squared error for regressors (scikit-learn's ``accuracy_score``, ``r2_score`` and
+``root_mean_squared_error`` conventions). Every door scores with these."""
 
 from __future__ import annotations
 
@@ -29,3 +30,10 @@ def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
     r2 = np.where(constant, np.where(ss_res == 0, 1.0, 0.0),
                   1 - ss_res / np.where(constant, 1.0, ss_tot))
     return float(r2.mean())
+
+
+def rmse(y: np.ndarray, pred: np.ndarray) -> float:
+    """The root of the mean squared error over all entries. y, pred: (N,) or (N, C) floats."""
+    y = np.asarray(y, dtype=np.float64)
+    error = y - np.asarray(pred, dtype=np.float64).reshape(y.shape)
+    return float(np.sqrt(np.mean(error**2)))

@@ -28,7 +28,11 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_atomic
+from .data.standardize import Standardizer
+from .data.tabular import TASKS
 from .layers import ACTIVATIONS, LAYER_TYPES, Activation, BatchNorm, Dense, Dropout, Layer
+from .losses import output_head
+from .memory import human_bytes, memory_cap
 from .network import MLP, TwoLayerMLP
 from .training import TrainState
 
@@ -39,6 +43,8 @@ __all__ = [
     "save",
     "load",
     "load_metadata",
+    "load_with_metadata",
+    "check_extra",
     "save_checkpoint",
     "load_checkpoint",
 ]
@@ -174,16 +180,25 @@ def save_checkpoint(
 _READ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
-#: The most data a model file may hold once decompressed, and its metadata alone: sizes are
-#: checked from the archive's directory before anything is read.
+#: The most data a model file may hold, and its metadata alone: sizes are checked from the
+#: archive's directory before anything is read.
 MAX_MODEL_BYTES = 2 << 30
 MAX_METADATA_BYTES = 64 << 20
+#: Parsed JSON takes up to about this many times its text's size in Python objects.
+JSON_COST = 24
 _MEMBER = re.compile(r"metadata|params/[A-Za-z]+\d+|stats/[a-z_]+\d+|state/[\w./-]+")
 
 
-def _check_archive(path: Path, max_bytes: int) -> None:
-    """Refuse what is not a plain model archive before reading any array from it: other kinds of
-    file, unknown members, and sizes past the limits."""
+def _check_archive(path: Path, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
+    """Refuse what is not a plain model archive before reading anything from it: other kinds of
+    file, unknown members, compressed members, and sizes past the limits. Returns the members
+    by name (without ``.npy``).
+
+    The memory bound, the same for every reader: the members are stored as they are (``save``
+    never compresses), so reading a model takes no more memory than its file's size (a door
+    that bounds the size of what it is sent bounds the memory); the arrays and the parsed
+    metadata must fit both ``max_bytes`` and the memory guard (:func:`mlp.memory.memory_cap`).
+    """
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
@@ -207,24 +222,42 @@ def _check_archive(path: Path, max_bytes: int) -> None:
     if unknown:
         raise ModelFileError(path, f"not an mlp model file: it holds an unexpected member "
                                    f"{unknown[0]!r}")
-    total = sum(info.file_size for info in infos)
-    if total > max_bytes or names[META_KEY].file_size > MAX_METADATA_BYTES:
+    packed = [name for name, info in names.items() if info.compress_type != zipfile.ZIP_STORED]
+    if packed:
+        raise ModelFileError(path, f"not an mlp model file: its member {packed[0]!r} is "
+                                   "compressed (mlp.save stores arrays as they are, so that "
+                                   "reading a model costs no more memory than its size)")
+    total, meta_size = sum(info.file_size for info in infos), names[META_KEY].file_size
+    if total > max_bytes or meta_size > MAX_METADATA_BYTES:
         raise ModelFileError(path, f"too large: its members unpack to {total} bytes (metadata "
-                                   f"{names[META_KEY].file_size}); the limits are {max_bytes} "
-                                   f"and {MAX_METADATA_BYTES}")
+                                   f"{meta_size}); the limits are {max_bytes} and "
+                                   f"{MAX_METADATA_BYTES}")
+    cost = total + (JSON_COST - 1) * meta_size
+    if cost > memory_cap():
+        raise ModelFileError(path, f"too large: reading it needs about {human_bytes(cost)} of "
+                                   f"memory, more than the {human_bytes(memory_cap())} "
+                                   "available")
+    return names
 
 
 def _read(path: os.PathLike | str) -> tuple[Path, dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata, checked (``extra`` included), then the arrays: nothing is read from a file
+    whose metadata is refused."""
     path = Path(path)
-    _check_archive(path, MAX_MODEL_BYTES)
+    names = _check_archive(path, MAX_MODEL_BYTES)
     try:
+        with zipfile.ZipFile(path) as archive, archive.open(names[META_KEY]) as f:
+            raw = np.lib.format.read_array(f, allow_pickle=False)
+        meta = _decode_metadata(path, raw)
+        check_extra(path, meta)
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+            arrays = {key: npz[key] for key in npz.files if key != META_KEY}
     except _READ_ERRORS as exc:
+        if isinstance(exc, ModelFileError):
+            raise
         raise ModelFileError(
             path, f"not a readable mlp model file (truncated, damaged or another format: {exc})"
         ) from exc
-    meta = _decode_metadata(path, arrays.pop(META_KEY))
     return path, meta, arrays
 
 
@@ -408,6 +441,12 @@ def load(path: os.PathLike | str) -> MLP:
     return _build(path, meta, arrays)
 
 
+def load_with_metadata(path: os.PathLike | str) -> tuple[MLP, dict[str, Any]]:
+    """:func:`load` and :func:`load_metadata` in one reading of the file."""
+    path, meta, arrays = _read(path)
+    return _build(path, meta, arrays), meta
+
+
 def load_metadata(path: os.PathLike | str) -> dict[str, Any]:
     """The metadata of a model file: the architecture, ``extra``, and for a checkpoint its
     ``training_state`` (epoch and history)."""
@@ -430,3 +469,109 @@ def load_checkpoint(path: os.PathLike | str) -> tuple[MLP, Snapshot]:
     model = _build(path, meta, arrays)
     state_arrays = {key[len(STATE):]: a for key, a in arrays.items() if key.startswith(STATE)}
     return model, (state_meta, state_arrays)
+
+
+# -- the entries of ``extra`` that readers compute with -------------------------------------------
+
+#: What ``extra["input_max"]`` may be: the largest input value the model was trained on.
+MAX_INPUT_MAX = 1e6
+#: What a model without ``input_max`` was trained on: raw pixels 0-255.
+DEFAULT_INPUT_MAX = 255.0
+ESTIMATORS = ("MLPClassifier", "MLPRegressor")
+
+
+def input_max(extra: Mapping[str, Any]) -> float:
+    """The largest input value the model was trained on (checked by :func:`check_extra`)."""
+    return float(extra.get("input_max", DEFAULT_INPUT_MAX))
+
+
+def check_extra(path: os.PathLike | str, meta: Mapping[str, Any]) -> None:
+    """Check the entries of a model file's ``extra`` that the library and its doors compute
+    with, as strictly as a command's options (a file may be crafted): ``input_max``, a number in
+    (0, 1e6]; ``image_shape``, two positive integers whose product is the input size;
+    ``table`` (``mlp train --data``), its columns, task, classes and standardisation in the
+    network's sizes; ``estimator`` (``MLPClassifier.save``), its kind, parameters and classes.
+    Every reader of a model file calls it (``load``, ``load_metadata``, ``load_checkpoint``).
+    Raises :class:`ModelFileError`."""
+    extra, n_in = meta.get("extra") or {}, meta.get("input_size")
+    head = (meta.get("output"), meta.get("output_size"))
+    for key, check in (("input_max", _input_max_problem), ("image_shape", _shape_problem),
+                       ("table", _table_problem), ("estimator", _estimator_problem)):
+        if key in extra:
+            problem = check(extra[key], n_in, head, extra)
+            if problem:
+                raise ModelFileError(path, f"damaged metadata: {problem}")
+
+
+def _input_max_problem(value, n_in, head, extra) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            0 < value <= MAX_INPUT_MAX):
+        return (f"input_max must be a number in (0, 1e6] (the largest input value the model was "
+                f"trained on); got {value!r}")
+    return None
+
+
+def _shape_problem(shape, n_in, head, extra) -> str | None:
+    if not (isinstance(shape, list) and len(shape) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)):
+        return f"image_shape must be two positive integers; got {shape!r}"
+    if shape[0] * shape[1] != n_in:
+        return (f"image_shape {shape} holds {shape[0] * shape[1]} pixels, but the network reads "
+                f"{n_in} inputs")
+    return None
+
+
+def _names_problem(what: str, names, count: int | None = None) -> str | None:
+    if not (isinstance(names, list) and all(isinstance(n, str) and n for n in names)
+            and len(set(names)) == len(names)):
+        return f"{what} must be a list of distinct names"
+    if count is not None and len(names) != count:
+        return f"{what} names {len(names)}, but the network has {count}"
+    return None
+
+
+def _table_problem(table, n_in, head, extra) -> str | None:
+    if not isinstance(table, dict):
+        return "table must be a JSON object"
+    if table.get("task") not in TASKS or not isinstance(table.get("target"), str):
+        return "table must name its target and its task, classification or regression"
+    problem = _names_problem("table features", table.get("features"), n_in)
+    if problem:
+        return problem
+    regression = table["task"] == "regression"
+    if not regression:
+        problem = _names_problem("table classes", table.get("classes"))
+        if problem or len(table["classes"]) < 2:
+            return problem or "table classes must name at least 2 classes"
+        if not _fits(len(table["classes"]), head):
+            return (f"the table's {len(table['classes'])} classes do not fit the network's "
+                    f"output ({head[0]}, {head[1]} units)")
+    elif head != ("linear", 1):
+        return "a regression table needs one linear output"
+    try:
+        Standardizer.from_dict(table.get("standardize"), n_in)
+        if regression:
+            Standardizer.from_dict(table.get("target_standardize"), 1)
+    except (TypeError, ValueError) as exc:
+        return f"table {exc}"
+    return None
+
+
+def _fits(n_classes: int, head: tuple) -> bool:
+    """Whether a network's output (output, units) gives n classes: the head of
+    :func:`mlp.losses.output_head`, or a softmax of n units (two-class models written before
+    the rule gave them one sigmoid unit)."""
+    return head in (output_head("classification", n_classes), ("softmax", n_classes))
+
+
+def _estimator_problem(kind, n_in, head, extra) -> str | None:
+    if kind not in ESTIMATORS or not isinstance(extra.get("params"), dict) or not isinstance(
+            extra.get("fitted"), dict):
+        return (f"estimator must be one of {', '.join(ESTIMATORS)}, with its params and fitted "
+                "attributes")
+    classes = extra["fitted"].get("classes_")
+    if kind == "MLPClassifier" and not extra["fitted"].get("_multilabel"):
+        if not isinstance(classes, list) or len(classes) < 2 or not _fits(len(classes), head):
+            return (f"the classifier's classes_ {str(classes)[:60]} do not fit the network's "
+                    f"output ({head[0]}, {head[1]} units)")
+    return None

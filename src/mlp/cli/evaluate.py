@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ..metrics import r2_score
+from ..metrics import accuracy, r2_score, rmse
 from ..run.data import TableModel, load_images, pixels, split_images
 from ..run.errors import UsageError
 from ..run.files import save_figure
-from ..run.modelfile import check_inputs, model_extra, read_model
+from ..run.modelfile import check_inputs, read_model
 from ..run.text import arch
+from ..serialization import input_max
 from .train import add_download_options, fetch_options
 
 
@@ -48,8 +46,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = read_model(args.model)
-    extra = model_extra(args.model)
+    model, extra = read_model(args.model)
     if "table" in extra:
         result, cm = _on_table(args, model, extra)
     else:
@@ -78,7 +75,7 @@ def _on_images(args, model, extra: dict[str, Any]):
         X, y = ds.X_train[rows], ds.y_train[rows]
     if not len(X):
         raise ValueError(f"the {args.split} split of {dataset!r} is empty")
-    X = pixels(X, float(extra.get("input_max", 255.0)), model.dtype.name)
+    X = pixels(X, input_max(extra), model.dtype.name)
     check_inputs(model, X.shape[1], f"dataset {dataset!r}")
     return _classification(args, model, X, y, dataset=dataset, split=args.split)
 
@@ -97,7 +94,7 @@ def _on_table(args, model, extra: dict[str, Any]):
         return _classification(args, model, X, y, class_names=table.classes, **where)
     pred = table.values(model.predict(X))
     return ({"model": args.model, **where, "examples": int(len(y)), "r2": r2_score(y, pred),
-             "rmse": math.sqrt(float(np.mean((y - pred) ** 2)))}, None)
+             "rmse": rmse(y, pred)}, None)
 
 
 def _classification(args, model, X, y, class_names=None, **where):
@@ -109,7 +106,7 @@ def _classification(args, model, X, y, class_names=None, **where):
     per_class = {names[c]: (float(cm[c, c] / cm[c].sum()) if cm[c].sum() else None)
                  for c in range(cm.shape[0])}
     return ({"model": args.model, **where, "examples": int(len(y)),
-             "accuracy": float(np.trace(cm) / cm.sum()), "per_class_accuracy": per_class,
+             "accuracy": accuracy(y, pred), "per_class_accuracy": per_class,
              "confusion_matrix": cm.tolist()}, cm)
 
 

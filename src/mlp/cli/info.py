@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from .. import serialization
 from ..run.text import layer_text
 from .options import show
 
@@ -25,10 +26,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import serialization
-
-    model = serialization.load(args.model)  # checks that the arrays agree with the metadata
-    meta = serialization.load_metadata(args.model)
+    # One reading, checked as every reader of a model file checks it (its extra included).
+    model, meta = serialization.load_with_metadata(args.model)
     if args.json:
         shown = {k: v for k, v in meta.items() if k != "rng_state"}
         print(json.dumps(shown, indent=2, default=str))
@@ -80,7 +79,7 @@ def _training(extra: dict[str, Any]) -> None:
                   f"{len(table.get('features', []))} standardised features; {s.describe()}")
         else:
             print(f"trained on {s.dataset}: {s.describe()}; inputs scaled to "
-                  f"[0, {extra.get('input_max', 255.0):g}]")
+                  f"[0, {serialization.input_max(extra):g}]")
     metrics = extra.get("metrics")
     if isinstance(metrics, dict):
         _scores(metrics)

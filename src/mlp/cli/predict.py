@@ -13,10 +13,9 @@ from ..atomic import write_atomic, write_text_atomic
 from ..run.data import TableModel
 from ..run.errors import UsageError
 from ..run.files import write_csv
-from ..run.modelfile import check_inputs, model_extra, read_model
+from ..run.modelfile import read_model
+from ..serialization import input_max
 from .options import positive_int
-
-IMAGE_SIZE = [28, 28]
 
 
 def register(sub) -> None:
@@ -43,8 +42,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = read_model(args.model)
-    extra = model_extra(args.model)
+    model, extra = read_model(args.model)
     text = _table(args, model, extra) if "table" in extra else _images(args, model, extra)
     if args.out:
         write_text_atomic(Path(args.out), text)
@@ -57,19 +55,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _images(args, model, extra: dict[str, Any]) -> str:
-    from ..images import read_digit_image
+    from ..images import check_digit_reader, digit_inputs, read_digit_image
 
-    shape = extra.get("image_shape", IMAGE_SIZE)
-    if list(shape) != IMAGE_SIZE:
-        raise ValueError(f"{args.model} was trained on {shape} images; 'mlp predict' makes "
-                         "28x28 MNIST-style inputs")
-    check_inputs(model, 28 * 28, "a 28x28 image")
+    check_digit_reader(model, extra, args.model)
     images = np.stack([read_digit_image(path) for path in args.inputs])
     seen = saved_names(args.inputs)
     if args.save_inputs:  # only now that every image has been read: no folder on an error
         _save_inputs(Path(args.save_inputs), seen, images)
-    input_max = float(extra.get("input_max", 255.0))
-    X = (images.reshape(len(images), -1) * (input_max / 255.0)).astype(model.dtype)
+    X = digit_inputs(images, input_max(extra), model.dtype)
     proba = model.predict_proba(X)
     k = min(args.top, proba.shape[1])
     results = []

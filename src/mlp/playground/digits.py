@@ -14,14 +14,13 @@ from typing import Any
 import numpy as np
 
 from ..data.loaders import load_mnist_small
-from ..images import mnist_like
+from ..images import MNIST_SIZE, check_digit_reader, digit_inputs, mnist_like
 from ..network import MLP
 from ..optim import Adam
-from ..serialization import ModelFileError, load, load_metadata
+from ..serialization import ModelFileError, input_max, load_with_metadata
 from ..training import train
 from .session import to_bytes
 
-SIDE = 28
 #: The page sends its drawing as CANVAS x CANVAS grey levels.
 CANVAS = 112
 MAX_MODEL_BYTES = 16 << 20
@@ -50,7 +49,7 @@ class Digits:
     def train_bundled(self, hidden: int, epochs: int, seed: int) -> Iterator[dict[str, Any]]:
         """Train 784-hidden-10 with Adam on the bundled subset, yielding progress per epoch."""
         X, y, X_val, y_val = bundled()
-        model = MLP(SIDE * SIDE, [hidden], 10, activation="relu", seed=seed,
+        model = MLP(MNIST_SIZE**2, [hidden], 10, activation="relu", seed=seed,
                     dtype=np.float32)
         optimizer = Adam()
         for epoch in range(1, epochs + 1):
@@ -72,18 +71,13 @@ class Digits:
         with tempfile.TemporaryDirectory(prefix="mlp-playground-") as folder:
             path = Path(folder) / "model.npz"
             path.write_bytes(data)
-            try:
-                model, extra = load(path), load_metadata(path).get("extra") or {}
+            try:  # the library's one check of a model file, as mlp predict's
+                model, meta = load_with_metadata(path)
             except ModelFileError as exc:
                 raise ValueError(f"{name}: {exc.problem}") from None
-        shape = extra.get("image_shape", [SIDE, SIDE])
-        if model.input_size != SIDE * SIDE or list(shape) != [SIDE, SIDE]:
-            raise ValueError(f"{name}: expected a model of 28x28 digit images (784 inputs); "
-                             f"got {model.input_size} inputs")
-        if model.n_classes != 10:
-            raise ValueError(f"{name}: expected a model with 10 classes (the digits); got "
-                             f"{model.n_classes}")
-        self.model, self.input_max = model, float(extra.get("input_max", 255.0))
+        extra = meta.get("extra") or {}
+        check_digit_reader(model, extra, name)
+        self.model, self.input_max = model, input_max(extra)
         self.source = f"loaded from {name}: {model!r}"
 
     def info(self) -> dict[str, Any]:
@@ -109,7 +103,7 @@ class Digits:
                              f"levels; got {len(raw)}")
         grey = np.frombuffer(raw, np.uint8).reshape(CANVAS, CANVAS)
         image = mnist_like(grey)  # (28, 28) in [0, 255], the way MNIST is drawn
-        x = (image.reshape(1, -1) * (self.input_max / 255.0)).astype(self.model.dtype)
+        x = digit_inputs(image[None], self.input_max, self.model.dtype)
         proba = self.model.predict_proba(x)[0]
         hidden = self.model.hidden_outputs(x)
         return {"type": "digits_prediction", "label": int(np.argmax(proba)),

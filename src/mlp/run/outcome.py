@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..metrics import accuracy, rmse
 from .data import Splits
 from .files import save_figure, write_csv, write_json
 from .text import arch
@@ -47,14 +47,13 @@ def measure(model, stats, data: Splits, rows, activity, stopper) -> Outcome:
         outcome.confusion = confusion_matrix(data.y_test, pred, model.n_classes)
         outcome.metrics.update(train_accuracy=score(data.X, data.y),
                                val_accuracy=score(data.X_val, data.y_val),
-                               test_accuracy=float(np.mean(pred == data.y_test)))
+                               test_accuracy=accuracy(data.y_test, pred))
     else:
         # R^2 is the same in standardised and original units; the RMSE is given in the latter.
         unit = data.extra["table"]["target_standardize"]["std"][0]
-        error = model.predict(data.X_test) - data.y_test
         outcome.metrics.update(train_r2=score(data.X, data.y), val_r2=score(data.X_val, data.y_val),
                                test_r2=score(data.X_test, data.y_test),
-                               test_rmse=unit * math.sqrt(float(np.mean(error**2))))
+                               test_rmse=unit * rmse(data.y_test, model.predict(data.X_test)))
     metric = model.head.metric
     outcome.metrics.update(
         final_loss=stats["loss_history"][-1], epochs=len(stats[f"train_{metric}_history"]),

@@ -192,3 +192,33 @@ def test_a_search_resumes_in_process_and_runs_only_the_missing_trials(tmp_path):
     assert [t.number for t in again.trials] == [0, 1, 2, 3, 4]
     assert [t.value for t in again.trials[:3]] == values
     assert len(search(space, url, trials=5, pruner="none", echo=None).trials) == 5
+
+
+def _torn_journal(path):
+    path.write_text('{"op_code": 0, "worker_id": "w", "study_name": "mlp-tune", '
+                    '"directions": [1]}\n{"op_code": 5, "wor')
+    return path
+
+
+@pytest.mark.parametrize("store, words", [
+    (lambda tmp: f"sqlite:///{tmp / 'bad.db'}", ["not a study database, or a damaged one",
+                                                 "file is not a database"]),
+    (lambda tmp: "postgresql://someone:hunter2@127.0.0.1:1/db",
+     ["postgresql://someone:***@127.0.0.1:1/db", "the database cannot be used",
+      "is the server running"]),
+    (lambda tmp: f"journal:{_torn_journal(tmp / 'torn.journal')}",
+     ["line 2 of the journal is not a whole record", "remove it, or start a new journal"]),
+], ids=["damaged-sqlite", "unreachable-postgres", "torn-journal"])
+def test_a_damaged_or_unreachable_store_is_one_line(tmp_path, store, words):
+    (tmp_path / "bad.db").write_bytes(bytes(range(256)) * 20)
+    url = store(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "mlp", "tune", "--epochs", "1",
+                             "--train-size", "300", "--trials", "1", "--storage", url,
+                             "--out", str(tmp_path / "o"), "--quiet", "--no-plots"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"mlp tune: error: --storage {url.split('someone')[0]}")
+    for word in words:
+        assert word in result.stderr
+    assert "hunter2" not in result.stderr

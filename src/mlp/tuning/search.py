@@ -126,15 +126,17 @@ def load_study(job: Job, sampler=None, pruner=None):
     """The study of ``job``, created if missing; refused if another search made it."""
     import optuna
 
-    from .storage import open_storage
+    from .storage import open_storage, store_errors
 
-    study = optuna.create_study(
-        storage=open_storage(job.storage, job.heartbeat), study_name=job.study,
-        direction=METRICS[job.metric][1], sampler=sampler, pruner=pruner, load_if_exists=True)
-    recorded = study.user_attrs.get(STUDY_ATTR)
-    if recorded is None:
-        study.set_user_attr(STUDY_ATTR, job.identity())
-    elif recorded != job.identity():
+    with store_errors(job.storage):
+        study = optuna.create_study(
+            storage=open_storage(job.storage, job.heartbeat), study_name=job.study,
+            direction=METRICS[job.metric][1], sampler=sampler, pruner=pruner,
+            load_if_exists=True)
+        recorded = study.user_attrs.get(STUDY_ATTR)
+        if recorded is None:
+            study.set_user_attr(STUDY_ATTR, job.identity())
+    if recorded is not None and recorded != job.identity():
         theirs = SearchSpace.from_dict(recorded["space"])
         raise ValueError(
             f"study {job.study!r} in {job.storage} belongs to another search (--metric "

@@ -12,11 +12,14 @@ a system attribute of the trial.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import json
 import sqlite3
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 #: How many times a trial whose worker died is run again before it is given up.
@@ -32,16 +35,72 @@ def default_url(folder: Path) -> str:
     return f"sqlite:///{(folder / 'study.db').resolve()}"
 
 
+class StoreError(OSError):
+    """A study's store that cannot be used: damaged, unreachable, or not a study store. The
+    message names the store and what to do."""
+
+
 def open_storage(url: str, heartbeat: int = 10):
-    """The Optuna storage of ``url``, with heartbeats every ``heartbeat`` seconds."""
+    """The Optuna storage of ``url``, with heartbeats every ``heartbeat`` seconds;
+    :class:`StoreError` if the store is damaged or unreachable."""
     if isinstance(heartbeat, bool) or not isinstance(heartbeat, int) or heartbeat < 1:
         raise ValueError(f"heartbeat must be a whole number of seconds >= 1, got {heartbeat!r}")
     from optuna.exceptions import ExperimentalWarning
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), store_errors(url):
         # Heartbeats are "experimental" in Optuna's words, and have been since 2.8.
         warnings.simplefilter("ignore", ExperimentalWarning)
         return _open(url, heartbeat)
+
+
+@contextlib.contextmanager
+def store_errors(url: str) -> Iterator[None]:
+    """The store's own errors (SQLAlchemy's, a journal's JSON) as a :class:`StoreError`."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (SQLAlchemyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StoreError(store_problem(url, exc)) from None
+
+
+def store_problem(url: str, exc: Exception) -> str:
+    """What is wrong with the store ``url``, and what to do, on one line."""
+    detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+    if url.startswith(JOURNAL):
+        line = _bad_journal_line(url[len(JOURNAL):])
+        where = f"line {line}" if line else "a line"
+        return (f"--storage {url}: {where} of the journal is not a whole record ({detail}); "
+                "a worker killed while writing leaves such a line: remove it, or start a new "
+                "journal file")
+    if url.startswith("sqlite"):
+        return (f"--storage {url}: not a study database, or a damaged one ({detail}): give "
+                "another file, or move this one away and run again")
+    return (f"--storage {_without_password(url)}: the database cannot be used ({detail}): is "
+            "the server running, and are the host, port, user and database in the URL right?")
+
+
+def _bad_journal_line(path: str) -> int | None:
+    """The number of the first line of a journal file that is not JSON."""
+    try:
+        with open(path, "rb") as f:
+            for number, line in enumerate(f, start=1):
+                try:
+                    json.loads(line)
+                except ValueError:
+                    return number
+    except OSError:
+        return None
+    return None
+
+
+def _without_password(url: str) -> str:
+    """``url`` with its password, if any, left out (the message may end up in a log)."""
+    head, sep, rest = url.partition("://")
+    user, at, host = rest.rpartition("@")
+    if at and ":" in user:
+        user = user.split(":", 1)[0] + ":***"
+    return f"{head}{sep}{user}{at}{host}" if at else url
 
 
 def _open(url: str, heartbeat: int):

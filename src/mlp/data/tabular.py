@@ -77,19 +77,21 @@ def read_csv(path: os.PathLike | str, target: str | None, *,
     if features is None:
         features = [name for name in header if name != target]
     features = list(features)
-    _check_features(path, header, features, target)
+    position = {name: i for i, name in enumerate(header)}
+    _check_features(path, position, header, features, target)
     if not features:
         raise DataFileError(path, f"the target {target!r} is the only column: there are no "
                                   "features to learn from")
-    columns = [header.index(name) for name in features]
-    X, labels = _parse(path, header, rows, columns, header.index(target))
+    columns = [position[name] for name in features]
+    X, labels = _parse(path, header, rows, columns, position[target])
     y, task, classes = _encode_target(path, target, labels, task)
     return Table(X, y, features, target, task, classes)
 
 
-def _check_features(path: Path, header: list[str], features: list[str], target: str) -> None:
+def _check_features(path: Path, position: dict[str, int], header: list[str],
+                    features: list[str], target: str) -> None:
     for name in features:
-        if name not in header:
+        if name not in position:
             raise DataFileError(path, f"no column {name!r} among the features (the columns are "
                                       f"{_names(header)})")
         if name == target:
@@ -103,11 +105,12 @@ def read_csv_features(path: os.PathLike | str, features: Sequence[str], *,
     """The columns ``features`` of a CSV file, matched by name (other columns are ignored), as
     (N, len(features)) float64."""
     path, header, rows = _open_rows(path, max_bytes)
-    missing = [name for name in features if name not in header]
+    position = {name: i for i, name in enumerate(header)}
+    missing = [name for name in features if name not in position]
     if missing:
         raise DataFileError(path, f"no column {missing[0]!r}, which the model needs (it reads "
                                   f"{_names(features)}; the file has {_names(header)})")
-    X, _ = _parse(path, header, rows, [header.index(name) for name in features], None)
+    X, _ = _parse(path, header, rows, [position[name] for name in features], None)
     return X
 
 
@@ -212,11 +215,13 @@ def _check_header(path: Path, header: list[str]) -> None:
         raise DataFileError(path, f"line 1 must name the columns, but it holds numbers "
                                   f"({', '.join(header[:4])}{', ...' if len(header) > 4 else ''})"
                                   ": add a header row")
+    seen: set[str] = set()  # a set: a header of 100,000 columns is checked in linear time
     for i, name in enumerate(header):
         if not name:
             raise DataFileError(path, f"line 1: column {i + 1} has no name")
-        if name in header[:i]:
+        if name in seen:
             raise DataFileError(path, f"line 1: two columns are named {name!r}")
+        seen.add(name)
 
 
 def _parse(path: Path, header: list[str], rows: _Rows, columns: list[int],

@@ -3,6 +3,7 @@ tmp_path, and the exact messages a user reads."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -229,3 +230,19 @@ def test_a_header_of_100000_columns_is_checked_in_linear_time(tmp_path):
     shape, message = done.stdout.splitlines()
     assert shape == f"(3, {n - 1})"
     assert "line 1: two columns are named 'c7'" in message
+
+
+@pytest.mark.parametrize("column, value, task", [("a", "1e+300", "regression"),
+                                                  ("t", "-2e+200", "regression"),
+                                                  ("a", "5e+160", "classification")])
+def test_values_whose_square_overflows_are_refused_naming_the_row(tmp_path, column, value, task):
+    """Finite, but beyond 1e150: the standardisation's variance or the squared error would be
+    inf and the predictions NaN; the error names the row, the column and the value."""
+    rows = [["0.5", "1", "1.5"], ["0.1", "2", "2.5"], ["0.9", "1", "0.5"], ["0.3", "2", "3.5"]]
+    header = ["a", "b", "t"]
+    rows[2][header.index(column)] = value
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,t\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    where = "data row 3), column 'a'" if column == "a" else "data row 3, column 't'"
+    with pytest.raises(ValueError, match=re.escape(f"{where}: '{value}' is beyond ±1e+150")):
+        read_csv(path, "t" if task == "regression" else "b", task=task)

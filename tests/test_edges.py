@@ -459,3 +459,14 @@ def test_gradient_check_leaves_out_steps_across_a_kink():
     layer.backward = lambda dout, need_dx=True, scratch=None: dout * np.where(
         layer.output > 0, 1.0, 0.02)
     assert max(mlp.check_gradients(model, X, y, reg=0.1).values()) > 1e-3
+
+
+@pytest.mark.parametrize("dtype, value", [("float64", 1e200), ("float32", 1e20)])
+def test_inputs_whose_square_overflows_are_refused_before_they_turn_into_nan(dtype, value):
+    net = MLP(3, [4], 2, dtype=dtype, seed=0)
+    X = np.ones((4, 3))
+    X[1, 2] = -value
+    with pytest.raises(ValueError, match=rf"must fit the network's {dtype} .* at row 1, column 2"):
+        net.predict(X)
+    X[1, 2] = math.sqrt(value)  # large, but its square is finite
+    assert np.isfinite(net.predict_proba(X)).all()

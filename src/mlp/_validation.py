@@ -45,8 +45,10 @@ def check_X(X: object, n_features: int, name: str = "X",
     """Check a batch of inputs. Returns it as a (N, n_features) array of numbers.
 
     Integer and unsigned inputs (MNIST's raw uint8 pixels) are accepted as they are; the layers
-    convert them to the network's dtype. With ``dtype`` (the network's), values that would
-    overflow to inf in it are refused too (1e39 is finite in float64, not in float32).
+    convert them to the network's dtype. Values whose square would overflow to inf in
+    ``dtype`` (the network's, else X's) are refused too: beyond 1.3e154 in float64, 1.8e19 in
+    float32 (1e39 is finite in float64, not in float32), the products of the forward pass and
+    the penalties would turn into inf and then NaN.
     """
     if isinstance(X, np.ma.MaskedArray):
         raise TypeError(f"{name} must be a plain array, not a masked array: its masked entries "
@@ -79,10 +81,10 @@ def check_X(X: object, n_features: int, name: str = "X",
 
 
 def _check_float_range(X: np.ndarray, name: str, dtype: np.dtype | None) -> None:
-    """Every entry finite, and finite in ``dtype`` too. The minimum and maximum reveal both
-    (NaN propagates through them) without a temporary array the size of X."""
+    """Every entry finite, and its square finite in ``dtype`` too. The minimum and maximum
+    reveal both (NaN propagates through them) without a temporary array the size of X."""
     lo, hi = float(X.min()), float(X.max())
-    limit = float(np.finfo(dtype if dtype is not None else X.dtype).max)
+    limit = math.sqrt(float(np.finfo(dtype if dtype is not None else X.dtype).max))
     if math.isfinite(lo) and math.isfinite(hi) and max(hi, -lo) <= limit:
         return
     bad = np.argwhere(~np.isfinite(X))
@@ -90,8 +92,9 @@ def _check_float_range(X: np.ndarray, name: str, dtype: np.dtype | None) -> None
         row, col = bad[0]
         raise ValueError(f"{name} must be finite; got {X[row, col]} at row {row}, column {col}")
     row, col = np.argwhere(np.abs(X) > limit)[0]
-    raise ValueError(f"{name} must fit the network's {np.dtype(dtype).name} (|x| <= {limit:.4g}); "
-                     f"got {X[row, col]} at row {row}, column {col}")
+    kind = np.dtype(dtype if dtype is not None else X.dtype).name
+    raise ValueError(f"{name} must fit the network's {kind} (|x| <= {limit:.4g}, where x² stays "
+                     f"finite); got {X[row, col]} at row {row}, column {col}")
 
 
 def check_y(y: object, n: int, n_classes: int, name: str = "y") -> np.ndarray:

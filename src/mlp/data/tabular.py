@@ -141,14 +141,29 @@ def encode_labels(path: os.PathLike | str, column: str, labels: Sequence[str],
     return out
 
 
+#: The largest magnitude a feature or a regression target may have: a value's square (in the
+#: standardisation's variance, in the squared error) must stay finite in float64 (1.8e308).
+MAX_MAGNITUDE = 1e150
+
+
 def parse_targets(path: os.PathLike | str, column: str, labels: Sequence[str]) -> np.ndarray:
-    """Regression targets (N,) float64 from a column's text; a non-number is an error."""
+    """Regression targets (N,) float64 from a column's text; a non-number, or one beyond
+    ``MAX_MAGNITUDE``, is an error naming its row."""
     values = [finite_number(label) for label in labels]
     for row, value in enumerate(values):
         if value is None:
             raise DataFileError(path, f"data row {row + 1}, column {column!r}: "
                                       f"{_not_a_number(labels[row])}")
+        if abs(value) > MAX_MAGNITUDE:
+            raise DataFileError(path, f"data row {row + 1}, column {column!r}: "
+                                      f"{_too_large(labels[row])}")
     return np.array(values, dtype=np.float64)
+
+
+def _too_large(text: str) -> str:
+    return (f"{text.strip()!r} is beyond ±{MAX_MAGNITUDE:g}, where its square overflows "
+            "float64 (the standardisation and the squared error would be inf): rescale the "
+            "column")
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -235,9 +250,10 @@ def _parse(path: Path, header: list[str], rows: _Rows, columns: list[int],
                                       f"fields, the header {len(header)}")
         for j in columns:
             value = finite_number(cells[j])
-            if value is None:
+            if value is None or abs(value) > MAX_MAGNITUDE:
+                why = _not_a_number(cells[j]) if value is None else _too_large(cells[j])
                 raise DataFileError(path, f"line {line} (data row {row + 1}), column "
-                                          f"{header[j]!r}: {_not_a_number(cells[j])}")
+                                          f"{header[j]!r}: {why}")
             values.append(value)
         if target is not None:
             label = cells[target].strip()

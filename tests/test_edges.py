@@ -4,6 +4,8 @@ without import cycles."""
 
 import ast
 import math
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -309,6 +311,29 @@ def test_unknown_members_are_refused_unread(model_file):
     rewrite_model_file(model_file, change_arrays=lambda a: a.__setitem__("payload", np.zeros(10)))
     with pytest.raises(mlp.serialization.ModelFileError, match="unexpected member 'payload'"):
         mlp.load(model_file)
+
+
+@pytest.mark.parametrize("flag, message", [("encrypted", "is encrypted"),
+                                           ("method 99", "is compressed")])
+def test_members_with_odd_zip_flags_are_refused_on_one_line(model_file, flag, message):
+    """An encrypted member (zipfile would raise RuntimeError asking for a password) or an
+    unknown compression method: the model file's own error, through the command too."""
+    data = bytearray(model_file.read_bytes())
+    for signature, flags, method in ((b"PK\x03\x04", 6, 8), (b"PK\x01\x02", 8, 10)):
+        at = data.find(signature)
+        if flag == "encrypted":
+            data[at + flags] |= 1
+        else:
+            data[at + method : at + method + 2] = (99).to_bytes(2, "little")
+    model_file.write_bytes(bytes(data))
+    with pytest.raises(mlp.serialization.ModelFileError, match=message):
+        mlp.load(model_file)
+    for command in ("info", "predict"):
+        args = [str(model_file)] + ([str(model_file)] if command == "predict" else [])
+        done = subprocess.run([sys.executable, "-m", "mlp", command, *args],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+        assert message in done.stderr and "Traceback" not in done.stderr
 
 
 def test_members_past_the_size_limit_are_refused_unread(model_file, monkeypatch):

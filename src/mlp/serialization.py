@@ -191,7 +191,7 @@ _MEMBER = re.compile(r"metadata|params/[A-Za-z]+\d+|stats/[a-z_]+\d+|state/[\w./
 
 def _check_archive(path: Path, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
     """Refuse what is not a plain model archive before reading anything from it: other kinds of
-    file, unknown members, compressed members, and sizes past the limits. Returns the members
+    file, unknown members, encrypted or compressed members, and sizes past the limits. Returns the members
     by name (without ``.npy``).
 
     The memory bound, the same for every reader: the members are stored as they are (``save``
@@ -222,6 +222,10 @@ def _check_archive(path: Path, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
     if unknown:
         raise ModelFileError(path, f"not an mlp model file: it holds an unexpected member "
                                    f"{unknown[0]!r}")
+    locked = [name for name, info in names.items() if info.flag_bits & 0x1]
+    if locked:
+        raise ModelFileError(path, f"not an mlp model file: its member {locked[0]!r} is "
+                                   "encrypted (mlp.save never encrypts)")
     packed = [name for name, info in names.items() if info.compress_type != zipfile.ZIP_STORED]
     if packed:
         raise ModelFileError(path, f"not an mlp model file: its member {packed[0]!r} is "

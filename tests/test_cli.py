@@ -210,6 +210,15 @@ def test_predict_reads_digits_like_mnist(run, digit_files):
     assert np.mean(predicted == labels) >= 0.85
 
 
+def test_the_readmes_example_digit(run):
+    """The README's first steps: the default run, then ``mlp predict MODEL
+    examples/digit.png`` (a 7, dark on light) from the repository's root."""
+    root = Path(__file__).resolve().parents[1]
+    result = mlp("predict", run["out"] / "model.npz", "examples/digit.png", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("examples/digit.png: 7 (")
+
+
 def test_predict_json_top_k_and_inputs(run, digit_files, tmp_path):
     paths, _, _ = digit_files
     result = mlp("predict", run["out"] / "model.npz", paths[0], "--top", "3", "--json",

@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..metrics import accuracy, r2_score, rmse
+import numpy as np
+
+from ..metrics import accuracy, confusion_matrix, per_class_accuracy, r2_score, rmse
 from ..run.data import TableModel, load_images, pixels, split_images
 from ..run.errors import UsageError
 from ..run.files import save_figure
@@ -98,13 +100,11 @@ def _on_table(args, model, extra: dict[str, Any]):
 
 
 def _classification(args, model, X, y, class_names=None, **where):
-    from ..viz import confusion_matrix
-
     pred = model.predict(X)
     cm = confusion_matrix(y, pred, max(model.n_classes, int(y.max()) + 1))
     names = class_names or [str(c) for c in range(cm.shape[0])]
-    per_class = {names[c]: (float(cm[c, c] / cm[c].sum()) if cm[c].sum() else None)
-                 for c in range(cm.shape[0])}
+    per_class = {name: None if np.isnan(a) else float(a)
+                 for name, a in zip(names, per_class_accuracy(cm), strict=True)}
     return ({"model": args.model, **where, "examples": int(len(y)),
              "accuracy": accuracy(y, pred), "per_class_accuracy": per_class,
              "confusion_matrix": cm.tolist()}, cm)

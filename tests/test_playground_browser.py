@@ -361,3 +361,34 @@ def test_command_reports_a_busy_port():
         assert busy.stderr.startswith(f"mlp playground: error: cannot listen on 127.0.0.1:{port}")
     finally:
         stop_server(proc)
+
+
+def test_the_menus_are_the_servers_and_old_links_load(page):
+    from mlp.playground.config import controls
+
+    sent = controls()["training"]
+    open_page(page, "?optimizer=momentum&regularization=l2&reg_rate=0.003&dataset=xor")
+    # A link from before the table: SGD with momentum 0.9, and L2(0.003) as the table's reg.
+    assert page.evaluate("[window.playground.config.optimizer, window.playground.config.momentum,"
+                         " window.playground.config.reg]") == ["sgd", 0.9, 0.006]
+    assert "optimizer=sgd&momentum=0.9&" in page.url and "reg=0.006&" in page.url
+    assert "regularization" not in page.url
+    assert page.get_by_test_id("reg").input_value() == "0.006"  # the link's value, added
+    options = "(id) => [...document.getElementById(id).options].map(o => o.value)"
+    for name in ("optimizer", "activation", "learning_rate", "momentum", "l1", "dropout"):
+        shown = page.evaluate(options, name)
+        if sent[name]["kind"] != "name":
+            shown = [float(v) for v in shown]
+        assert shown == sent[name]["choices"], name
+    assert page.get_by_test_id("batch-size").get_attribute("max") == str(sent["batch_size"]["high"])
+    title = page.locator("label", has=page.get_by_test_id("learning-rate")).get_attribute("title")
+    assert title == "base learning rate (mlp train --lr)"
+    assert page.get_by_test_id("classes").is_disabled()  # xor has two classes only
+    # SGD's momentum waits while Adam is chosen, and its value is kept for SGD.
+    assert page.get_by_test_id("momentum").is_enabled()
+    page.get_by_test_id("optimizer").select_option("adam")
+    page.wait_for_function("window.playground.config.optimizer === 'adam'")
+    assert page.get_by_test_id("momentum").is_disabled()
+    page.get_by_test_id("l1").select_option("0.001")
+    page.wait_for_function("window.playground.config.l1 === 0.001")
+    assert page.evaluate("window.playground.config.momentum") == 0.9

@@ -1,6 +1,7 @@
 """The playground's server side without a browser: config checks, data sets, features, CSV
 uploads, sessions on the library, and the exported model and script."""
 
+import json
 import subprocess
 import sys
 
@@ -9,12 +10,23 @@ import pytest
 
 import mlp
 from mlp.data import DataFileError
-from mlp.playground.config import Config, ConfigError
+from mlp.playground.config import (
+    MAX_BATCH,
+    MAX_LAYERS,
+    MAX_WIDTH,
+    PRESETS,
+    SETTING_OF,
+    Config,
+    ConfigError,
+    controls,
+)
 from mlp.playground.datasets import CLASSIFICATION, DATASETS, REGRESSION, make_points, split
 from mlp.playground.export import model_bytes, script
 from mlp.playground.features import FEATURES, expand, grid
-from mlp.playground.session import Session, build_model, load_data
+from mlp.playground.session import Session, build_model, load_data, train_options
 from mlp.playground.upload import parse_csv
+from mlp.run.settings import SETTINGS
+from mlp.run.values import SettingsError
 
 # -- config -----------------------------------------------------------------------------------
 
@@ -38,16 +50,21 @@ def test_link_sets_every_kind_of_field():
 @pytest.mark.parametrize("values, message", [
     ({"hidden": [4, 9]}, "hidden: expected a list of 0 to 6 layer widths, each an integer from 1 to 8; got [4, 9]"),
     ({"hidden": [1] * 7}, "hidden: expected a list of 0 to 6 layer widths"),
-    ({"learning_rate": "fast"}, "learning_rate: expected a number from 1e-05 to 10; got 'fast'"),
-    ({"learning_rate": 0}, "learning_rate: expected a number from 1e-05 to 10; got 0"),
-    ({"batch_size": 2.5}, "batch_size: expected an integer from 1 to 500; got 2.5"),
-    ({"batch_size": True}, "batch_size: expected an integer from 1 to 500; got True"),
+    ({"learning_rate": "fast"}, "learning_rate: expected a number; got 'fast'"),
+    ({"learning_rate": 0}, "learning_rate: expected a positive number, got '0'"),
+    ({"batch_size": 2.5}, "batch_size: expected a positive integer up to 2147483647, got '2.5'"),
+    ({"batch_size": True}, "batch_size: expected a number; got True"),
+    ({"batch_size": 501}, "batch_size: expected at most 500 examples per batch in the page; got 501"),
+    ({"dropout": 1}, "dropout: expected dropout rates in [0, 1)"),
+    ({"activation": "relu,tanh"}, "activation: expected one value, for every hidden layer; got 'relu,tanh'"),
+    ({"optimizer": "momentum"}, "optimizer: expected one of sgd, adam, got 'momentum'"),
+    ({"batch_norm": True, "batch_size": 1}, "config: batch_norm needs batch_size 2 or more (it normalises with the batch's statistics), got 1"),
     ({"dataset": "../../etc/passwd"}, "dataset: expected one of circle, xor, gauss, spiral, moons, plane, gaussians, upload; got '../../etc/passwd'"),
     ({"dataset": "xor", "classes": 3}, "classes: expected exactly 2 classes for the xor set; got 3"),
     ({"classes": 6}, "classes: expected an integer from 2 to 5; got 6"),
     ({"features": []}, "features: expected a list of at least one of x1, x2, x1^2, x2^2, x1x2, sin_x1, sin_x2; got []"),
     ({"features": ["x3"]}, "features: expected a list of at least one of"),
-    ({"activation": "gelu"}, "activation: expected one of relu, sigmoid, tanh, leaky_relu; got 'gelu'"),
+    ({"activation": "gelu"}, "activation: expected one of relu, sigmoid, tanh, leaky_relu, or a comma-separated list of them with one per hidden layer, got 'gelu'"),
     ({"noise": float("nan")}, "noise: expected a number from 0 to 0.5; got nan"),
     ({"points": 10**9}, "points: expected an integer from 50 to 2000; got 1000000000"),
     ({"batch_norm": "yes"}, "batch_norm: expected true or false; got 'yes'"),
@@ -63,7 +80,8 @@ def test_bad_config_names_field_expected_and_given(values, message):
 
 @pytest.mark.parametrize("query, message", [
     ("hidden=4,x", "hidden: expected comma-separated integers; got '4,x'"),
-    ("seed=-1", "seed: expected an integer from 0 to 2.14748e+09; got -1"),
+    ("seed=-1", "seed: expected a seed in 0..4294967295, got '-1'"),
+    ("regularization=l3&reg_rate=1", "regularization: expected one of none, l1, l2; got 'l3'"),
     ("batch_norm=maybe", "batch_norm: expected 0 or 1; got 'maybe'"),
     ("speed=3", "link: expected only the settings dataset,"),
     ("a=" + "x" * 5000, "link: expected a query string of at most 4000 characters"),
@@ -76,6 +94,122 @@ def test_bad_link_names_field(query, message):
 def test_config_is_not_a_dict():
     with pytest.raises(ConfigError, match=r"^config: expected a JSON object of settings; got \[1\]"):
         Config.from_dict([1])
+
+
+# -- the training controls are the table's settings -----------------------------------------
+
+
+def test_every_training_control_offers_the_tables_choices_and_range():
+    sent = controls()["training"]
+    assert list(sent) == list(SETTING_OF)
+    limits = {"batch_size": MAX_BATCH, "hidden": MAX_WIDTH}
+    for name, setting_name in SETTING_OF.items():
+        setting, control = SETTINGS[setting_name], sent[name]
+        assert control["setting"] == setting_name and control["help"] in setting.help, name
+        if setting.choices or setting.names:
+            assert control["choices"] == list(setting.choices or setting.names), name
+        assert control["low"] == setting.low, name
+        high = limits.get(name, setting.high)
+        assert control["high"] == (None if high is None or np.isinf(high) else high), name
+        needs = setting.needs and [setting.needs[0], list(setting.needs[1])]
+        assert control.get("needs") == (needs or None), name
+    assert sent["optimizer"]["choices"] == ["sgd", "adam"]
+    assert sent["activation"]["choices"] == list(mlp.layers.HIDDEN_ACTIVATIONS)
+    assert sent["hidden"]["max_layers"] == MAX_LAYERS
+    # Every value a menu offers is one the page and the table accept.
+    for name, values in PRESETS.items():
+        for value in values:
+            assert getattr(Config.from_dict({name: value}), name) == value
+
+
+@pytest.mark.parametrize("name, value, text", [
+    ("learning_rate", 0, "0"), ("learning_rate", -0.1, "-0.1"), ("learning_rate", float("inf"), "inf"),
+    ("learning_rate", float("nan"), "nan"), ("momentum", 1.0, "1.0"), ("momentum", -0.5, "-0.5"),
+    ("reg", -1e-3, "-0.001"), ("l1", -2, "-2"), ("dropout", 1, "1"), ("dropout", -0.1, "-0.1"),
+    ("dropout", 1.5, "1.5"), ("seed", -1, "-1"), ("seed", 2**32, str(2**32)),
+    ("batch_size", 0, "0"), ("activation", "gelu", "gelu"), ("optimizer", "rmsprop", "rmsprop"),
+    ("hidden", [-1], "-1"), ("hidden", [4, 0], "4,0"),
+])
+def test_a_value_the_table_refuses_is_refused_with_its_message(name, value, text):
+    with pytest.raises(SettingsError) as table:
+        SETTINGS[SETTING_OF[name]].parse(text)
+    with pytest.raises(ConfigError) as page:
+        Config.from_dict({name: value})
+    assert str(page.value) == f"{name}: {table.value}" and page.value.field == name
+
+
+def test_the_page_trains_with_the_settings_it_shows():
+    config = Config.from_dict({"hidden": [3], "learning_rate": 0.1, "momentum": 0.5,
+                               "reg": 0.01, "l1": 0.002, "dropout": 0.2, "batch_norm": True,
+                               "batch_size": 20, "seed": 4, "activation": "relu"})
+    s = config.settings(epochs=3)
+    assert (s.hidden, s.lr, s.optimizer, s.momentum, s.reg, s.l1, s.dropout, s.batch_norm,
+            s.batch_size, s.seed, s.activation, s.epochs, s.schedule) == \
+        ([3], 0.1, "sgd", 0.5, 0.01, 0.002, 0.2, True, 20, 4, "relu", 3, "constant")
+    options = train_options(config, 3)
+    assert options["num_epochs"] == 3 and options["learning_rate"] == 0.1
+    assert options["optimizer"].momentum == 0.5 and options["regularizer"].lam == 0.002
+    model = Session(config).model
+    assert model.dropout == 0.2 and model.batch_norm and model.dtype == np.float64
+
+
+def test_momentum_is_sgds_and_waits_while_adam_is_chosen():
+    adam = Config.from_dict({"optimizer": "adam", "momentum": 0.9})
+    assert adam.momentum == 0.9 and adam.settings().momentum is None
+    assert type(train_options(adam)["optimizer"]).__name__ == "Adam"
+    assert Config.from_dict({**adam.to_dict(), "optimizer": "sgd"}).settings().momentum == 0.9
+    assert Config().settings().momentum == 0.0  # the page's SGD is plain unless it says
+
+
+def test_one_dropout_range_the_tables():
+    assert Config.from_dict({"dropout": 0.95}).dropout == 0.95  # the page once stopped at 0.9
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        mlp.layers.Dropout(1.0)
+
+
+OLD_DEFAULT_LINK = ("dataset=circle&classes=2&noise=0&train_fraction=0.5&points=500&seed=1"
+                    "&features=x1,x2&hidden=4,2&activation=tanh&learning_rate=0.03&optimizer=sgd"
+                    "&batch_size=10&regularization=none&reg_rate=0&dropout=0&batch_norm=0&hide=")
+
+
+@pytest.mark.parametrize("old, new", [
+    (OLD_DEFAULT_LINK, {}),
+    ("optimizer=momentum", {"optimizer": "sgd", "momentum": 0.9}),
+    ("optimizer=momentum&momentum=0.5", {"optimizer": "sgd", "momentum": 0.5}),
+    ("regularization=l2&reg_rate=0.003", {"reg": 0.006}),
+    ("regularization=l1&reg_rate=0.01", {"l1": 0.01}),
+    ("regularization=none&reg_rate=3", {}),
+    ("reg_rate=3", {}),
+])
+def test_links_from_before_the_table_still_load(old, new):
+    assert Config.from_query(old) == Config.from_dict(new)
+
+
+def test_an_old_l2_link_trains_the_numbers_it_trained():
+    """``regularization=l2&reg_rate=r`` was ``L2(r)`` with SGD and momentum 0.9; it is now the
+    table's ``reg=2r``: the same penalty, and the same numbers."""
+    config = Config.from_query("dataset=spiral&classes=3&hidden=5&optimizer=momentum"
+                               "&regularization=l2&reg_rate=0.003&learning_rate=0.1")
+    s = Session(config)
+    for _ in range(3):
+        s.step()
+    data = load_data(config)
+    model = build_model(config, data)
+    mlp.train(model, data.train_inputs, data.points.y_train, learning_rate=0.1,
+              learning_rate_decay=1.0, reg=0.0, num_epochs=3, batch_size=10,
+              optimizer=mlp.optim.SGD(momentum=0.9), regularizer=mlp.regularizers.L2(0.003))
+    for name in model.params:
+        assert np.array_equal(model.params[name], s.model.params[name]), name
+
+
+def test_the_first_frame_sends_the_controls_as_json():
+    frame = Session().frame(full=True)
+    assert frame["controls"] == controls()
+    sent = json.loads(json.dumps(frame["controls"], allow_nan=False))
+    assert sent["defaults"] == Config().to_dict()
+    assert sent["data"]["classes"]["xor"] == [2] and "plane" in sent["data"]["regression"]
+    assert [name for name, _ in sent["data"]["features"]] == list(FEATURES)
+    assert "controls" not in Session().frame()  # only with what changes with the config
 
 
 # -- data sets and features -------------------------------------------------------------------
@@ -219,17 +353,16 @@ def test_session_trains_with_the_library_and_loss_falls():
 def test_steps_equal_one_call_of_train_and_gradcheck_changes_nothing():
     config = Config.from_dict({"dataset": "spiral", "classes": 3, "hidden": [6, 5],
                                "optimizer": "adam", "dropout": 0.2, "learning_rate": 0.01,
-                               "regularization": "l2", "reg_rate": 0.001, "batch_size": 16})
+                               "reg": 0.002, "l1": 0.001, "batch_size": 16})
     s = Session(config)
     for _ in range(4):
         s.step()
         s.gradcheck()  # draws dropout masks: must not disturb the run
     data = load_data(config)
     model = build_model(config, data)
-    from mlp.playground.session import make_optimizer, make_regularizer
     mlp.train(model, data.train_inputs, data.points.y_train, learning_rate=0.01,
-              learning_rate_decay=1.0, reg=0.0, num_epochs=4, batch_size=16,
-              optimizer=make_optimizer(config), regularizer=make_regularizer(config))
+              learning_rate_decay=1.0, reg=0.002, num_epochs=4, batch_size=16,
+              optimizer=mlp.optim.Adam(), regularizer=mlp.regularizers.L1(0.001))
     for name in model.params:
         assert np.array_equal(model.params[name], s.model.params[name]), name
 
@@ -266,7 +399,7 @@ def test_upload_session_needs_its_data():
 
 
 def test_exported_model_and_script_reproduce_the_run(tmp_path):
-    config = Config.from_dict({"dataset": "moons", "hidden": [5, 3], "optimizer": "momentum",
+    config = Config.from_dict({"dataset": "moons", "hidden": [5, 3], "momentum": 0.9,
                                "noise": 0.2, "seed": 11})
     s = Session(config)
     for _ in range(3):

@@ -20,24 +20,19 @@ def model_bytes(model, extra: dict) -> bytes:
 _SCRIPT = '''"""Reproduce a run of the mlp playground with the library: same data, same network,
 same {epochs} epoch(s), same numbers. Run: python {filename}"""
 
-import numpy as np
-
 import mlp
-from mlp.playground.session import build_model, load_data, make_optimizer, make_regularizer
 from mlp.playground.config import Config
+from mlp.playground.session import build_model, load_data, train_options
 
 config = Config.from_query({query!r})
 {data}
 model = build_model(config, data)
-optimizer, regularizer = make_optimizer(config), make_regularizer(config)
 epochs = {epochs}
 if epochs:
-    # The playground trains one epoch per frame with a constant learning rate; one call for
-    # all the epochs gives the same numbers.
-    mlp.train(model, data.train_inputs, data.points.y_train,
-              learning_rate=config.learning_rate, learning_rate_decay=1.0, reg=0.0,
-              num_epochs=epochs, batch_size=config.batch_size, optimizer=optimizer,
-              regularizer=regularizer)
+    # The page's settings, as mlp train's table reads them: {describe}.
+    # The playground trains one epoch per frame with a constant learning rate and one optimiser
+    # object; one call for all the epochs gives the same numbers.
+    mlp.train(model, data.train_inputs, data.points.y_train, **train_options(config, epochs))
 
 test_scores = model.scores(data.test_inputs)
 print("test loss", model.head.loss(test_scores, data.points.y_test)[0])
@@ -54,4 +49,4 @@ def script(config: Config, epochs: int, upload_name: str | None) -> str:
     else:
         data = "data = load_data(config)"
     return _SCRIPT.format(epochs=epochs, filename="playground_run.py", query=config.to_query(),
-                          data=data)
+                          data=data, describe=config.settings(max(epochs, 1)).describe())

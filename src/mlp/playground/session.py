@@ -1,8 +1,11 @@
-"""One page's training, on the library: the data, an ``mlp.MLP`` built from the config, one
-epoch of ``mlp.train`` per step, and the frames the page draws.
+"""One page's training, on the library: the data, the network the config's settings describe,
+one epoch of ``mlp.train`` per step, and the frames the page draws.
 
-Nothing here computes a gradient or an update itself: a step is ``mlp.train`` for one epoch
-with the session's optimiser object (whose state carries over, so that N steps give the same
+Nothing here computes a gradient or an update itself, or decides what a setting means: the
+config's training controls are the run layer's settings (:meth:`Config.settings`), the network
+is the run layer's :func:`~mlp.run.training.build_model` of them, and a step is ``mlp.train``
+for one epoch with the settings' options (:meth:`~mlp.run.settings.TrainSettings.train_options`)
+and the session's optimiser object (whose state carries over, so that N steps give the same
 numbers as one call of N epochs); the heatmaps come from ``MLP.hidden_outputs`` and
 ``MLP.trusted_scores``; the gradient check is :func:`mlp.gradcheck.gradient_check`.
 """
@@ -18,10 +21,10 @@ import numpy as np
 from ..gradcheck import gradient_check
 from ..losses import output_head
 from ..network import MLP
-from ..optim import SGD, Adam, Optimizer
-from ..regularizers import L1, L2, Regularizer
+from ..run.data import Splits
+from ..run.training import build_model as build_network
 from ..training import train
-from .config import UPLOAD, Config
+from .config import UPLOAD, Config, controls
 from .datasets import Points, make_points, split
 from .features import expand, grid
 from .upload import Upload, parse_csv
@@ -31,7 +34,6 @@ RESOLUTION = 48
 #: Rows of the training set that the gradient check uses (it costs two forward passes per
 #: parameter).
 GRADCHECK_ROWS = 16
-MOMENTUM = 0.9
 
 
 class Data(NamedTuple):
@@ -62,25 +64,25 @@ def load_data(config: Config, csv_text: str | Upload | None = None) -> Data:
                 expand(points.X_test, config.features), task, classes)
 
 
-def build_model(config: Config, data: Data) -> MLP:
-    """The network of ``config`` for ``data``, with the output layer every door gives the task
+def splits(data: Data) -> Splits:
+    """The page's data as the run layer's splits: its training and test points (no
+    validation set), and the output layer every door gives the task
     (:func:`mlp.losses.output_head`)."""
     output, size = output_head(data.task, data.classes or 1)
-    return MLP(len(config.features), list(config.hidden), size, activation=config.activation,
-               output=output, seed=config.seed, dropout=config.dropout,
-               batch_norm=config.batch_norm)
+    X, y = data.train_inputs, data.points.y_train
+    return Splits(X, y, X[:0], y[:0], data.test_inputs, data.points.y_test, output, size, {}, {})
 
 
-def make_optimizer(config: Config) -> Optimizer:
-    """The optimiser object of ``config`` (its state then lives through the session)."""
-    return {"sgd": SGD, "momentum": lambda: SGD(momentum=MOMENTUM), "adam": Adam}[
-        config.optimizer]()
+def build_model(config: Config, data: Data) -> MLP:
+    """The network of ``config``'s settings for ``data``, built by the run layer."""
+    return build_network(config.settings(), splits(data))
 
 
-def make_regularizer(config: Config) -> Regularizer | None:
-    if config.regularization == "none" or config.reg_rate == 0:
-        return None
-    return (L1 if config.regularization == "l1" else L2)(config.reg_rate)
+def train_options(config: Config, epochs: int = 1) -> dict[str, Any]:
+    """The keyword arguments of ``mlp.train`` for ``epochs`` epochs of ``config``'s settings:
+    its learning rate at a constant schedule, batch size, L2 ``reg`` and L1 penalty, and a
+    fresh optimiser object (keep it for the next epochs: its state carries over)."""
+    return config.settings(epochs).train_options()
 
 
 def to_bytes(values: np.ndarray) -> str:
@@ -118,17 +120,14 @@ class Session:
     def reset(self) -> None:
         """A new network (the seed's weights) and optimiser; epoch 0."""
         self.model = build_model(self.config, self.data)
-        self.optimizer = make_optimizer(self.config)
-        self.regularizer = make_regularizer(self.config)
+        self.options = train_options(self.config)
         self.epoch = 0
         self._gradcheck_row = 0
 
     def step(self) -> None:
         """One epoch of ``mlp.train``. Raises DivergenceError (parameters left good)."""
-        c, d = self.config, self.data
-        train(self.model, d.train_inputs, d.points.y_train, learning_rate=c.learning_rate,
-              learning_rate_decay=1.0, reg=0.0, num_epochs=1, batch_size=c.batch_size,
-              optimizer=self.optimizer, regularizer=self.regularizer)
+        d = self.data
+        train(self.model, d.train_inputs, d.points.y_train, **self.options)
         self.epoch += 1
 
     def losses(self) -> tuple[float, float]:
@@ -175,9 +174,11 @@ class Session:
         return layers
 
     def static_frame(self) -> dict[str, Any]:
+        """What changes only with the config, and what the page may offer (``controls``: it
+        builds its menus and limits from them)."""
         p, d = self.data.points, self.data
         return {
-            "resolution": RESOLUTION, "task": d.task, "classes": d.classes,
+            "controls": controls(), "resolution": RESOLUTION, "task": d.task, "classes": d.classes,
             "features": list(self.config.features),
             "inputs": [to_bytes(col) for col in _normalised(self.grid_inputs).T],
             "train_points": {"x": np.round(p.X_train, 3).tolist(), "y": p.y_train.tolist()},

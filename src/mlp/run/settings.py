@@ -6,6 +6,14 @@ it, and the optimiser and schedule it names.
 Every door builds on the table: ``mlp train``'s options, ``mlp tune``'s search space and the
 playground's controls. The settings are stored in the model file and the checkpoint
 (``to_dict``), and a resumed run takes them from there: only ``epochs`` may change.
+
+Two rules every door takes from here. Weight decay is ``reg``: the loss adds
+``0.5 * reg * sum ||W||^2``, so a step adds ``reg * W`` to the gradient (the problem set's
+convention; ``mlp.regularizers.L2(reg / 2)`` is the same penalty, and SGD's
+``weight_decay=reg`` the same step on the weights, but it decays the biases too); ``l1`` is the
+L1 penalty beside it. A dropout rate is a
+number in [0, 1), the rule of :func:`mlp.layers.check_rate` (the reader and the table's range
+say the same).
 """
 
 from __future__ import annotations
@@ -227,7 +235,8 @@ class Setting:
     none), its choices or the range a search may draw from (``low``/``high``, ``log``: on a log
     scale), its group, its help (with ``{default}``), and the setting whose values it needs
     (``needs``: SGD's momentum needs ``optimizer`` sgd). ``search``: whether a search may vary
-    it (files, columns and datasets stay as given)."""
+    it (files, columns and datasets stay as given). ``names``: for a setting read as one name
+    or a list of names (the activation), the names it takes, for a door that offers them."""
 
     name: str
     group: str
@@ -240,6 +249,7 @@ class Setting:
     log: bool = False
     needs: tuple[str, tuple[Any, ...]] | None = None
     search: bool = True
+    names: tuple[str, ...] | None = None
 
     @property
     def flag(self) -> bool:
@@ -293,7 +303,8 @@ def _table() -> tuple[Setting, ...]:
           metavar="WIDTHS", low=1, high=values.MAX_COUNT),
         S("activation", arch, f"hidden activation, {'|'.join(HIDDEN_ACTIVATIONS)}, for every "
           "hidden layer, or a comma-separated list with one per hidden layer: --activation "
-          "relu,tanh (default: relu)", values.activations, metavar="NAME[,NAME...]"),
+          "relu,tanh (default: relu)", values.activations, metavar="NAME[,NAME...]",
+          names=HIDDEN_ACTIVATIONS),
         S("dropout", arch, "inverted dropout after each hidden activation: each unit is zeroed "
           "with probability RATE in training (and the rest scaled by 1/(1-RATE)); one rate for "
           "every hidden layer, or one per hidden layer (default: 0, none)", values.rates,

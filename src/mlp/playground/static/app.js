@@ -1,6 +1,8 @@
 // mlp playground: the page draws, the server (the mlp library) trains.
 // One state object (the server's checked config) is mirrored in the URL; every change is sent
-// to the server, which answers with the config it adopted and a fresh frame.
+// to the server, which answers with the config it adopted and a fresh frame. What the controls
+// offer (choices, ranges, limits, help) comes from the server too, with the first full frame
+// (state.controls, built from mlp train's table of settings): the page restates none of it.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -8,25 +10,10 @@ const $ = (id) => document.getElementById(id);
 const CLASS_COLOURS = [[245, 147, 34], [8, 119, 189], [44, 160, 44], [148, 103, 189], [214, 39, 40],
                        [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]];
 const WHITE = [255, 255, 255];
-const CHOICES = {
-  learning_rate: [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
-  activation: ["relu", "tanh", "sigmoid", "leaky_relu"],
-  optimizer: ["sgd", "momentum", "adam"],
-  regularization: ["none", "l1", "l2"],
-  reg_rate: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
-  dropout: [0, 0.1, 0.2, 0.3, 0.5],
-  dataset: ["circle", "xor", "gauss", "spiral", "moons", "plane", "gaussians"],
-  classes: [2, 3, 4, 5],
-  points: [100, 200, 500, 1000, 2000],
-};
-const TWO_CLASS_SETS = ["xor", "moons"];
-const REGRESSION_SETS = ["plane", "gaussians"];
-const FEATURES = [["x1", "x₁"], ["x2", "x₂"], ["x1^2", "x₁²"], ["x2^2", "x₂²"], ["x1x2", "x₁x₂"],
-                  ["sin_x1", "sin x₁"], ["sin_x2", "sin x₂"]];
 
 const state = {
-  ws: null, config: null, playing: false, hasUpload: false, static: null, frame: null,
-  history: { train: [], test: [] }, frames: 0, framesStart: 0,
+  ws: null, config: null, controls: null, playing: false, hasUpload: false, static: null,
+  frame: null, history: { train: [], test: [] }, frames: 0, framesStart: 0,
 };
 window.playground = state;  // for the tests and for curious users
 
@@ -61,6 +48,7 @@ const HANDLERS = {
     renderControls();
   },
   frame(m) {
+    if (m.controls && !state.controls) { buildControls(m.controls); renderControls(); }
     if (m.resolution) { state.static = m; state.history = { train: [], test: [] }; }
     if (m.epoch === 0) state.history = { train: [], test: [] };
     state.frame = m;
@@ -116,28 +104,54 @@ function change(update) {
   send({ type: "config", config: { ...state.config, ...update } });
 }
 
+// The training controls are the server's (controls.training: each a setting of mlp train's
+// table, with its help, choices or range); an element whose id is the control's name shows it.
+function buildControls(controls) {
+  state.controls = controls;
+  for (const [name, control] of Object.entries(controls.training)) {
+    const el = $(name);
+    if (!el) continue;  // the hidden layers are drawn, not a form field
+    el.closest("label").title = `${control.help} (mlp train ${control.option})`;
+    if (el.tagName === "SELECT") fillSelect(name, control.choices);
+    if (el.type === "number") {
+      el.min = control.low;
+      if (control.high !== null) el.max = control.high;
+    }
+    el.addEventListener("change", () => change({ [name]: controlValue(el, control) }));
+  }
+  const data = controls.data;
+  fillSelect("classes", [...new Set(Object.values(data.classes).flat())].sort((a, b) => a - b));
+  fillSelect("points", data.points.choices);
+  for (const id of ["noise", "train_fraction"]) {
+    const [el, range] = [$(id), data[id]];
+    [el.min, el.max, el.step] = [range.low, range.high, range.step].map((v) => Math.round(v * 100));
+  }
+}
+
+function controlValue(el, control) {
+  if (control.kind === "flag") return el.checked;
+  return control.kind === "name" ? el.value : Number(el.value);
+}
+
 function setupControls() {
-  for (const [id, values] of Object.entries(CHOICES)) fillSelect(id, values);
-  for (const id of ["learning_rate", "reg_rate", "dropout", "classes", "points"]) {
+  for (const id of ["classes", "points"]) {
     $(id).addEventListener("change", () => change({ [id]: Number($(id).value) }));
   }
-  for (const id of ["activation", "optimizer", "regularization", "dataset"]) {
-    $(id).addEventListener("change", () => {
-      const update = { [id]: $(id).value };
-      if (id === "dataset" && TWO_CLASS_SETS.includes(update.dataset)) update.classes = 2;
-      change(update);
-    });
-  }
-  $("batch_size").addEventListener("change", () => change({ batch_size: Number($("batch_size").value) }));
-  $("seed").addEventListener("change", () => change({ seed: Number($("seed").value) }));
-  $("batch_norm").addEventListener("change", () => change({ batch_norm: $("batch_norm").checked }));
+  $("dataset").addEventListener("change", () => {
+    const update = { dataset: $("dataset").value };
+    const allowed = state.controls.data.classes[update.dataset];
+    if (allowed && !allowed.includes(state.config.classes)) update.classes = allowed[0];
+    change(update);
+  });
   $("noise").addEventListener("change", () => change({ noise: Number($("noise").value) / 100 }));
   $("train_fraction").addEventListener("change",
     () => change({ train_fraction: Number($("train_fraction").value) / 100 }));
-  $("regenerate").addEventListener("click", () => change({ seed: (state.config.seed + 1) % 2147483647 }));
+  $("regenerate").addEventListener("click",
+    () => change({ seed: (state.config.seed + 1) % (state.controls.training.seed.high + 1) }));
   $("add-layer").addEventListener("click", () => {
     const hidden = state.config.hidden;
-    if (hidden.length < 6) change({ hidden: [...hidden, hidden.length ? hidden[hidden.length - 1] : 4] });
+    const width = hidden.length ? hidden[hidden.length - 1] : state.controls.defaults.hidden[0];
+    if (hidden.length < state.controls.training.hidden.max_layers) change({ hidden: [...hidden, width] });
   });
   $("remove-layer").addEventListener("click", () => {
     if (state.config.hidden.length) change({ hidden: state.config.hidden.slice(0, -1) });
@@ -190,12 +204,19 @@ function showTab(name) {
 }
 
 function renderControls() {
-  const c = state.config;
-  if (!c) return;
-  const datasets = [...CHOICES.dataset, ...(state.hasUpload ? ["upload"] : [])];
+  const c = state.config, controls = state.controls;
+  if (!c || !controls) return;
+  const datasets = [...controls.data.datasets, ...(state.hasUpload ? ["upload"] : [])];
   fillSelect("dataset", datasets, (v) => v === "upload" ? "your CSV" : v);
-  for (const id of ["learning_rate", "activation", "optimizer", "regularization", "reg_rate",
-                    "dropout", "dataset", "classes", "points"]) {
+  const training = Object.keys(controls.training).filter((id) => $(id));
+  for (const id of training) {
+    const el = $(id), needs = controls.training[id].needs;
+    if (el.type === "checkbox") el.checked = c[id];
+    else if (el.type === "number") el.value = c[id];
+    // A control that applies with another's value only (SGD's momentum) waits for it.
+    el.disabled = Boolean(needs) && !needs[1].includes(c[needs[0]]);
+  }
+  for (const id of [...training.filter((id) => $(id).tagName === "SELECT"), "dataset", "classes", "points"]) {
     const select = $(id);
     if (![...select.options].some((o) => o.value === String(c[id]))) {
       const option = document.createElement("option");  // a value a link chose
@@ -204,18 +225,16 @@ function renderControls() {
     }
     select.value = String(c[id]);
   }
-  $("classes").disabled = TWO_CLASS_SETS.includes(c.dataset) || REGRESSION_SETS.includes(c.dataset) || c.dataset === "upload";
-  $("batch_size").value = c.batch_size;
-  $("seed").value = c.seed;
-  $("batch_norm").checked = c.batch_norm;
+  const allowed = controls.data.classes[c.dataset];
+  $("classes").disabled = !allowed || allowed.length === 1;  // a regression, an upload, xor
   $("noise").value = Math.round(c.noise * 100);
   $("noise-value").textContent = Math.round(c.noise * 100) + "%";
   $("train_fraction").value = Math.round(c.train_fraction * 100);
   $("train-value").textContent = Math.round(c.train_fraction * 100) + "%";
   $("layer-count").textContent = `${c.hidden.length} hidden layer${c.hidden.length === 1 ? "" : "s"}`;
-  $("add-layer").disabled = c.hidden.length >= 6;
+  $("add-layer").disabled = c.hidden.length >= controls.training.hidden.max_layers;
   $("remove-layer").disabled = c.hidden.length === 0;
-  for (const group of ["data", "features", "network", "training", "regularization", "gradcheck", "export"]) {
+  for (const group of controls.hide.filter((g) => g !== "digits")) {
     for (const el of document.querySelectorAll(".group-" + group)) {
       el.classList.toggle("hidden-group", c.hide.includes(group));
     }
@@ -233,13 +252,14 @@ function neuronCanvas() {
 }
 
 function buildNetwork() {
-  const c = state.config;
+  const c = state.config, widths = state.controls.training.hidden;
+  const features = state.controls.data.features;
   const root = $("net-columns");
   root.innerHTML = "";
   const inputs = document.createElement("div");
   inputs.className = "netcol group-features" + (c.hide.includes("features") ? " hidden-group" : "");
   inputs.innerHTML = `<div class="head">Features</div>`;
-  for (const [name, label] of FEATURES) {
+  for (const [name, label] of features) {
     const on = c.features.includes(name);
     const cell = document.createElement("div");
     cell.className = "neuron feature";
@@ -249,7 +269,7 @@ function buildNetwork() {
     const box = document.createElement("label");
     box.innerHTML = `<input type="checkbox" data-testid="feature-${name}" ${on ? "checked" : ""}>${label}`;
     box.querySelector("input").addEventListener("change", (e) => {
-      const chosen = FEATURES.map(([n]) => n).filter((n) => n === name ? e.target.checked : c.features.includes(n));
+      const chosen = features.map(([n]) => n).filter((n) => n === name ? e.target.checked : c.features.includes(n));
       change({ features: chosen });
     });
     cell.append(canvas, box);
@@ -262,8 +282,8 @@ function buildNetwork() {
     col.innerHTML = `<div class="head group-network"><button data-testid="add-neuron-${i}" aria-label="add a neuron to layer ${i + 1}">+</button>` +
       `<button data-testid="remove-neuron-${i}" aria-label="remove a neuron from layer ${i + 1}">−</button><br>${width} neuron${width === 1 ? "" : "s"}</div>`;
     const [plus, minus] = col.querySelectorAll("button");
-    plus.disabled = width >= 8;
-    minus.disabled = width <= 1;
+    plus.disabled = width >= widths.high;
+    minus.disabled = width <= widths.low;
     plus.addEventListener("click", () => change({ hidden: c.hidden.map((w, j) => j === i ? w + 1 : w) }));
     minus.addEventListener("click", () => change({ hidden: c.hidden.map((w, j) => j === i ? w - 1 : w) }));
     for (let j = 0; j < width; j++) {
@@ -500,13 +520,12 @@ function download(m) {
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
 }
 
-const MAX_CSV_BYTES = 1 << 20;
-
 function uploadCsv(event) {
   const file = event.target.files[0];
   if (!file) return;
-  if (file.size > MAX_CSV_BYTES) {
-    const message = `${file.name}: the file is too large: expected at most 1024 KiB; got ${Math.ceil(file.size / 1024)} KiB`;
+  const limit = state.controls ? state.controls.upload.max_bytes : Infinity;  // the server checks too
+  if (file.size > limit) {
+    const message = `${file.name}: the file is too large: expected at most ${limit / 1024} KiB; got ${Math.ceil(file.size / 1024)} KiB`;
     showError(message);
     $("upload-note").textContent = message;
     return;
@@ -603,7 +622,8 @@ function drawPrediction(m) {
     row.innerHTML = `<span>${k}</span><span class="pbar" style="width:${Math.round(p * 200)}px"></span><span data-probability="${p}">${(100 * p).toFixed(1)}%</span>`;
     probs.appendChild(row);
   });
-  paint($("digit-input"), 28, (() => { const v = decode(m.image); return (i) => [v[i], v[i], v[i]]; })());
+  const image = decode(m.image);  // the MNIST-like square the network reads
+  paint($("digit-input"), side(image), (i) => [image[i], image[i], image[i]]);
   const hidden = $("digit-hidden");
   hidden.innerHTML = "";
   for (const layer of m.hidden) {
@@ -618,15 +638,18 @@ function drawPrediction(m) {
   }
 }
 
+// The side of a square picture sent as its bytes (the server's image size, not restated here).
+function side(bytes) { return Math.round(Math.sqrt(bytes.length)); }
+
 function drawTiles(tiles) {
   const root = $("tiles");
   root.innerHTML = "";
   tiles.forEach((tile, k) => {
     const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 28;
-    canvas.title = `hidden unit ${k}`;
     const values = decode(tile);
-    paint(canvas, 28, (i) => diverging(values[i]));
+    canvas.width = canvas.height = side(values);
+    canvas.title = `hidden unit ${k}`;
+    paint(canvas, side(values), (i) => diverging(values[i]));
     root.appendChild(canvas);
   });
 }

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     host, bound = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}/"
-    serve(sock, url, open_browser=not args.no_browser, announce=lambda: print(
-        f"mlp playground: serving on {url} (Ctrl-C stops)", flush=True))
+    serve(sock, url, open_browser=not args.no_browser, names=[args.host],
+          announce=lambda: print(f"mlp playground: serving on {url} (Ctrl-C stops)", flush=True))
     print("mlp playground: stopped", flush=True)
     return 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,9 @@ from .session import to_bytes
 #: The page sends its drawing as CANVAS x CANVAS grey levels.
 CANVAS = 112
 MAX_MODEL_BYTES = 16 << 20
+#: A model file's metadata entry, at most: the library reads up to 64 MiB of it, which parsed
+#: may take 24 times that; a real model's is a few kB (a checkpoint's history a few more).
+MAX_METADATA_BYTES = 1 << 20
 #: First-layer weight tiles sent to the page at most.
 MAX_TILES = 64
 WIDTHS = (16, 32, 64, 128)
@@ -68,6 +73,10 @@ class Digits:
         if len(data) > MAX_MODEL_BYTES:
             raise ValueError(f"{name}: expected a model file of at most "
                              f"{MAX_MODEL_BYTES >> 20} MiB; got {len(data) / 2**20:.1f} MiB")
+        size = _metadata_size(data)
+        if size > MAX_METADATA_BYTES:
+            raise ValueError(f"{name}: its metadata takes {size / 2**20:.1f} MiB; the digits tab "
+                             f"reads at most {MAX_METADATA_BYTES >> 20} MiB of it")
         with tempfile.TemporaryDirectory(prefix="mlp-playground-") as folder:
             path = Path(folder) / "model.npz"
             path.write_bytes(data)
@@ -110,3 +119,15 @@ class Digits:
                 "probabilities": [round(float(p), 6) for p in proba],
                 "hidden": [np.round(h[0], 4).tolist() for _, h in hidden],
                 "image": to_bytes(image.reshape(-1) / 127.5 - 1)}
+
+
+def _metadata_size(data: bytes) -> int:
+    """The size of a model file's metadata entry, from the archive's directory; 0 for what the
+    library's reader refuses before reading it (no archive, no metadata, a compressed entry),
+    so that such a file gets the verdict it gets through every door."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo("metadata.npy")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError):
+        return 0
+    return info.file_size if info.compress_type == zipfile.ZIP_STORED else 0

@@ -355,3 +355,14 @@ def test_a_killed_reference_process_is_started_again(tmp_path):
         grader._references._process.kill()
         result = grader.grade(tmp_path)
     assert result.score == 45 and result.problem is None
+
+
+def test_without_a_jail_the_report_says_so(tmp_path):
+    """--no-jail, for a student checking their own work: the same grading, and every report
+    says that no jail was used."""
+    (tmp_path / "mlp.py").write_text(submission_sources()["solution"])
+    with Grader(jail=False) as grader:
+        result = grader.grade(tmp_path)
+    assert result.score == 45 and not result.jailed
+    assert text_report(result).splitlines()[1].startswith("Graded without a jail (--no-jail)")
+    assert gradescope_results(result)["output"].startswith("Graded without a jail")

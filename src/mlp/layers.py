@@ -4,16 +4,13 @@ Every layer works on row-major batches: a batch of N examples is an array of sha
 example per row. (The problem set's derivations use column vectors, ``a = b + W h``; with rows the
 same map reads ``a = h @ W + b`` and ``W`` is stored transposed, shape (D_in, D_out).)
 
-A network is a list of layers (see :class:`mlp.MLP`). A layer
-
-- computes ``forward(x, training, scratch) -> out`` and remembers what its backward pass needs;
-- computes ``backward(dout, need_dx, scratch) -> dx`` and leaves its parameter gradients in
-  ``grads``, keyed like ``params``;
-- never writes into the array its forward pass was given (another layer may have kept it), and
-  may overwrite the ``dout`` its backward pass was given (nobody else reads it);
-- writes its outputs into ``scratch``'s buffers when given one (training reuses the same buffers
-  for every batch) and into fresh arrays otherwise; the gradient of its parameter ``key`` goes
-  to ``scratch["d" + key]`` (training points those into one flat array of all gradients).
+A network is a list of layers (see :class:`mlp.MLP`), each one computing
+``forward(x, training, scratch) -> out`` and ``backward(dout, need_dx, scratch) -> dx`` and
+keeping its trained arrays in ``params`` and their gradients in ``grads``. What a layer must do,
+and what training does with those dicts, is the layer contract: see :class:`Layer`. A layer
+written the usual way (CS231n's: ``params`` ``W`` and ``b``, fresh gradient arrays from
+``backward``) keeps it; the library's layers also write into reused buffers, so that an
+iteration allocates nothing layer-sized.
 
 The activations' backward rules are written in terms of the activation's *output* ``h``: for all
 of them the derivative can be recovered from ``h`` alone, so the pre-activation is never kept.
@@ -222,8 +219,52 @@ HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu")
 
 
 class Layer:
-    """Base class. ``params`` and ``grads``: dicts of arrays keyed by local names (``W``, ``b``,
-    ``gamma``, ``beta``); ``state``: arrays that are not trained but saved (running statistics).
+    """Base class, and the contract every layer of a network keeps.
+
+    Arrays are batches of rows: ``x`` (N, D_in) in, ``out`` (N, D_out) out.
+
+    ``params``: dict of the layer's trained float arrays, by local name (a name that does not
+        end in a digit).
+        - A ``W``, the weight matrix (D_in, D_out), makes the layer an *affine* layer: the
+          network numbers the affine layers 1, 2, ... in order and names their parameters
+          ``W{k}``, ``b{k}``; any other key gets the number of the last affine layer before it
+          (1 before the first): ``gamma1`` for a batch norm after the first. So no two layers
+          between one affine layer and the next may use the same key.
+        - Names matter to penalties: ``reg`` and the regularizers reach the ``W{k}`` (and the
+          ``b{k}`` with ``include_biases``), never other keys.
+        - Training replaces each entry with a view into one flat array of all the parameters,
+          and re-points the entries at new views after every step. So read ``self.params[key]``
+          in every forward and backward; an attribute such as ``self.W`` holding the same
+          array would keep the values from before training (refused at the first step). A layer
+          may assign a new array of the same shape and dtype to ``params[key]`` in its forward
+          or backward: the step starts from that array's values (but the gradient check, which
+          perturbs the entries in place, cannot follow it).
+    ``grads``: after ``backward``, the gradient of the loss with respect to each parameter, a
+        dict keyed and shaped like ``params``. Fresh arrays are fine (``self.grads["W"] =
+        x.T @ dout``): training copies them into its flat gradient array. To save that copy,
+        write them into ``buffer(scratch, "d" + key, shape, dtype)``: in training those scratch
+        entries are the flat array's views.
+    ``state``: arrays that are saved but not trained (batch norm's running statistics).
+
+    ``forward(x, training, scratch) -> out``: keeps what ``backward`` needs; never writes into
+        ``x`` (another layer may have kept it). ``training`` selects training-mode behaviour.
+    ``backward(dout, need_dx, scratch) -> dx``: the gradients of the loss with respect to the
+        last forward's input (N, D_in) (it may return None when ``need_dx`` is False: the input
+        was the data), and fills ``grads``. It may overwrite ``dout`` (nobody else reads it).
+    ``scratch``: a dict of buffers that training reuses for every batch (see :func:`buffer`), or
+        None (``MLP.loss``, the gradient check): then return fresh arrays. Outputs written into
+        scratch are overwritten by the next batch.
+    ``width(width_in) -> width_out`` and ``input_width() -> int | None``: the widths, read from
+        a 2-D ``W`` by default (else the width is unchanged and any input is taken). Override
+        them in a layer that changes the width some other way.
+    ``commit()``: called after each training step (batch norm updates its statistics there).
+    ``config()``: a JSON-able description; model files hold the library's layers only.
+
+    A training step: forward in training mode and backward on a batch; the penalties'
+    gradients added; one optimiser update of the flat array of all parameters (weights first,
+    then biases, then the rest); the entries of ``params`` pointed at the new values; then
+    ``commit()``. A layer that breaks the rules on ``params``, ``grads`` or the widths is
+    refused, before training or at its first step, with a message naming it.
     """
 
     def __init__(self) -> None:
@@ -245,10 +286,22 @@ class Layer:
     def commit(self) -> None:
         """Called once a training step that used the last forward pass has been taken."""
 
+    def input_width(self) -> int | None:
+        """The number of features the layer takes, if its parameters fix it (D_in of a 2-D
+        ``W``), else None: the network's input width is the first layer's that is not None."""
+        W = self.params.get("W")
+        return int(W.shape[0]) if isinstance(W, np.ndarray) and W.ndim == 2 else None
+
     def width(self, width_in: int) -> int:
-        """The output width for an input of ``width_in`` features; raises ValueError if the
-        layer cannot take that input."""
-        return width_in
+        """The output width for an input of ``width_in`` features (D_out of a 2-D ``W``, else
+        ``width_in``); raises ValueError if the layer cannot take that input."""
+        fixed = self.input_width()
+        if fixed is None:
+            return width_in
+        if width_in != fixed:
+            raise ValueError(f"{type(self).__name__} layer takes {fixed} features; the layer "
+                             f"before it gives {width_in}")
+        return int(self.params["W"].shape[1])
 
     def config(self) -> dict[str, Any]:
         """A JSON-able description, enough to rebuild the layer around its arrays."""
@@ -320,12 +373,6 @@ class Dense(Layer):
         dx, self.grads["W"], self.grads["b"] = linear_backward(
             dout, x, W, need_dx, out=(dx, dW, db))
         return dx
-
-    def width(self, width_in: int) -> int:
-        if width_in != self.in_features:
-            raise ValueError(f"Dense layer takes {self.in_features} features; the layer before "
-                             f"it gives {width_in}")
-        return self.out_features
 
     def config(self) -> dict[str, Any]:
         return {"type": "Dense", "in_features": self.in_features,
@@ -455,6 +502,9 @@ class BatchNorm(Layer):
     @property
     def features(self) -> int:
         return self.params["gamma"].shape[0]
+
+    def input_width(self) -> int | None:
+        return self.features
 
     def forward(self, x: np.ndarray, training: bool = False, scratch: Scratch = None) -> np.ndarray:
         gamma, beta = self.params["gamma"], self.params["beta"]

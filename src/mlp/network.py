@@ -204,35 +204,29 @@ class MLP:
         """A network of exactly these layers, in order, under the ``output`` head.
 
         layers: :class:`~mlp.layers.Dense`, :class:`~mlp.layers.Activation`,
-        :class:`~mlp.layers.Dropout`, :class:`~mlp.layers.BatchNorm` (or your own
-        :class:`~mlp.layers.Layer`), with at least one Dense layer and matching widths. The
-        network computes with the layers' own arrays. seed: the generator for shuffling and
-        dropout masks (None: NumPy's global state).
+        :class:`~mlp.layers.Dropout`, :class:`~mlp.layers.BatchNorm`, or your own
+        :class:`~mlp.layers.Layer` (see its contract), with at least one affine layer (a Dense,
+        or any layer with a 2-D parameter ``W``) and matching widths. The input width is the
+        first layer's that fixes one (:meth:`~mlp.layers.Layer.input_width`). The network
+        computes with the layers' own arrays until ``train`` puts views into its flat array in
+        their place. seed: the generator for shuffling and dropout masks (None: NumPy's global
+        state).
         """
         layers = list(layers)
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"layers[{i}] must be an mlp.layers.Layer; got "
-                                f"{type(layer).__name__}")
-        dense = [layer for layer in layers if isinstance(layer, Dense)]
-        if not dense:
-            raise ValueError("layers must include at least one Dense layer")
+            _check_layer(i, layer)
+        widths = _widths(layers)
         dtypes = {p.dtype for layer in layers for p in layer.params.values()}
         if len(dtypes) != 1:
             raise ValueError(f"all layers' parameters must share one dtype; got "
                              f"{sorted(map(str, dtypes))}")
         dtype = _check_dtype(dtypes.pop())
-        width = dense[0].in_features
-        for i, layer in enumerate(layers):
-            try:
-                width = layer.width(width)
-            except ValueError as exc:
-                raise ValueError(f"layers[{i}]: {exc}") from None
         head = make_head(output, loss, huber_delta)
-        head.check_output_size(width)
+        head.check_output_size(widths[-1])
         net = cls.__new__(cls)
-        net.input_size, net.output_size = dense[0].in_features, width
-        net.hidden_sizes = [layer.out_features for layer in dense[:-1]]
+        net.input_size, net.output_size = widths[0], widths[-1]
+        net.hidden_sizes = [w for layer, w in zip(layers, widths[1:], strict=True)
+                            if "W" in layer.params][:-1]
         acts = [layer.name for layer in layers if isinstance(layer, Activation)]
         net.activation = acts[0] if len(set(acts)) == 1 else acts
         net.output, net.std, net.init, net.seed = output, None, None, seed
@@ -243,18 +237,24 @@ class MLP:
         return net
 
     def _assemble(self, layers: list[Layer], head: Head, dtype: np.dtype, rng) -> None:
-        """Adopt ``layers`` and name their parameters (``W{k}`` after the k-th affine layer)."""
+        """Adopt ``layers`` and name their parameters: ``W{k}``, ``b{k}`` of the k-th affine
+        layer (one with a ``W``), ``key{k}`` of a layer after it."""
         self.layers, self.head, self.dtype = layers, head, np.dtype(dtype)
         slots: dict[str, tuple[Layer, str]] = {}
         k = 0
-        for layer in layers:
-            if isinstance(layer, Dense):
-                k += 1
+        for i, layer in enumerate(layers):
+            k += "W" in layer.params
             for key in layer.params:
                 name = f"{key}{max(k, 1)}"
                 if name in slots:
-                    raise ValueError(f"two layers' parameters are both named {name!r}: put at "
-                                     "most one batch norm after each affine layer")
+                    other = slots[name][0]
+                    raise ValueError(
+                        f"layers[{i}] ({type(layer).__name__}): its parameter {key!r} would be "
+                        f"named {name!r}, like that of layers[{layers.index(other)}] "
+                        f"({type(other).__name__}): a parameter is named by its key and the "
+                        "number of the affine layer (one with a 'W') before it, so between two "
+                        "affine layers each key may appear once (at most one batch norm after "
+                        "each); rename the parameter")
                 slots[name] = (layer, key)
         self._slots = slots
         self._params = Parameters(slots)
@@ -276,10 +276,11 @@ class MLP:
             if isinstance(layer, Dropout):
                 layer.rng = rng
 
-    def param_slots(self) -> list[tuple[str, dict[str, np.ndarray], str]]:
-        """``(name, layer.params, key)`` per parameter: where the training loop swaps in the
-        next values without the checks of ``params[name] = ...``."""
-        return [(name, layer.params, key) for name, (layer, key) in self._slots.items()]
+    def param_slots(self) -> list[tuple[str, Layer, str]]:
+        """``(name, layer, key)`` per parameter, ``params[name]`` being ``layer.params[key]``:
+        where the training loop swaps in the next values without the checks of
+        ``params[name] = ...``."""
+        return [(name, layer, key) for name, (layer, key) in self._slots.items()]
 
     @property
     def params(self) -> Parameters:
@@ -302,8 +303,8 @@ class MLP:
 
     @property
     def num_layers(self) -> int:
-        """L, the number of affine layers."""
-        return sum(isinstance(layer, Dense) for layer in self.layers)
+        """L, the number of affine layers (those with a parameter ``W``)."""
+        return sum("W" in layer.params for layer in self.layers)
 
     @property
     def n_classes(self) -> int:
@@ -354,7 +355,10 @@ class MLP:
         for i in range(len(self.layers) - 1, self._first_trained - 1, -1):
             scratch = work.layers[i] if work is not None else None
             g = self.layers[i].backward(g, i > self._first_trained, scratch)
-        return {name: layer.grads[key] for name, (layer, key) in self._slots.items()}
+        try:
+            return {name: layer.grads[key] for name, (layer, key) in self._slots.items()}
+        except (AttributeError, KeyError, TypeError):
+            raise _missing_gradient(self.layers) from None
 
     def data_loss(
         self, X: np.ndarray, y: np.ndarray, work: Workspace | None = None,
@@ -567,6 +571,67 @@ def _per_layer(name: str, value, n: int, kind) -> list:
         raise ValueError(f"{name} must list one value per hidden layer ({n}); got "
                          f"{len(values)}: {values!r}")
     return values
+
+
+def _check_layer(i: int, layer: object) -> None:
+    """Refuse, naming it, a layer whose ``params`` a network cannot name and train: they must
+    be a dict of float arrays under keys that do not end in a digit (the network appends the
+    number of the affine layer, ``W`` -> ``W2``)."""
+    if not isinstance(layer, Layer):
+        raise TypeError(f"layers[{i}] must be an mlp.layers.Layer; got {type(layer).__name__}")
+    what = f"layers[{i}] ({type(layer).__name__})"
+    params = getattr(layer, "params", None)
+    if not isinstance(params, dict):
+        raise TypeError(f"{what}: params must be a dict of arrays (call Layer.__init__ first); "
+                        f"got {type(params).__name__}")
+    for key, p in params.items():
+        if not (isinstance(key, str) and key.isidentifier() and not key[-1].isdigit()):
+            raise ValueError(f"{what}: parameter keys must be names that do not end in a digit "
+                             f"(the network appends the layer's number); got {key!r}")
+        if not (isinstance(p, np.ndarray) and np.issubdtype(p.dtype, np.floating)):
+            got = f"{p.dtype} array" if isinstance(p, np.ndarray) else type(p).__name__
+            raise TypeError(f"{what}: params[{key!r}] must be a float NumPy array; got {got}")
+
+
+def _widths(layers: list[Layer]) -> list[int]:
+    """``[D, width after layers[0], width after layers[1], ...]``, D from the first layer whose
+    parameters fix its input width; raises ValueError naming the first layer that does not fit."""
+    if not any("W" in layer.params for layer in layers):
+        raise ValueError("layers must include at least one Dense layer (or another affine layer: "
+                         "one with a 2-D parameter 'W' of shape (D_in, D_out))")
+    fixed = [(i, w) for i, layer in enumerate(layers) if (w := layer.input_width()) is not None]
+    if not fixed:
+        raise ValueError("no layer fixes the input width: give the first affine layer a 2-D "
+                         "parameter 'W' of shape (D_in, D_out), or define its input_width()")
+    widths = [_width(*fixed[0], layers[fixed[0][0]], "input_width()")]
+    for i, layer in enumerate(layers):
+        try:
+            width = layer.width(widths[-1])
+        except ValueError as exc:
+            raise ValueError(f"layers[{i}]: {exc}") from None
+        widths.append(_width(i, width, layer, "width()"))
+    return widths
+
+
+def _width(i: int, width: object, layer: Layer, method: str) -> int:
+    """A width a layer's ``method`` returned, refused unless it is a positive integer."""
+    if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
+        raise TypeError(f"layers[{i}] ({type(layer).__name__}): {method} must return a width, "
+                        f"a positive integer; got {width!r}")
+    return int(width)
+
+
+def _missing_gradient(layers: list[Layer]) -> TypeError:
+    """The error for a layer whose ``backward`` left no gradient for one of its parameters."""
+    for i, layer in enumerate(layers):
+        grads = getattr(layer, "grads", None)
+        have = list(grads) if isinstance(grads, dict) else []
+        if layer.params and not set(layer.params) <= set(have):
+            got = f"keys {have}" if isinstance(grads, dict) else type(grads).__name__
+            return TypeError(f"layers[{i}] ({type(layer).__name__}): backward must leave the "
+                             f"gradient of each parameter in grads, a dict keyed like params "
+                             f"({', '.join(layer.params)}); grads has {got}")
+    return TypeError("a layer's grads does not match its params")
 
 
 def _check_dtype(dtype) -> np.dtype:

@@ -219,10 +219,11 @@ class FlatParameters:
 
     The weights come first, then the biases, then the rest (batch norm's gamma and beta), so the
     parameters a penalty reaches are one slice (:meth:`span`). Two value buffers alternate: an
-    update reads ``current`` and writes ``other``, and the layers then compute with the new
-    views, so the values before the last step stay at hand until the next loss shows they are
-    good. The gradients live in a third buffer, which the layers fill in their backward pass
-    (the workspace's ``"d" + key`` scratch entries point into it).
+    update reads ``current`` and writes ``other``, and the layers' ``params`` entries are then
+    pointed at the new views, so the values before the last step stay at hand until the next
+    loss shows they are good. The gradients live in a third buffer: the workspace's ``"d" +
+    key`` scratch entries point into it, and :meth:`gather` copies in what a layer left
+    elsewhere (the layer contract, :class:`mlp.layers.Layer`).
     """
 
     #: The optimiser's name for the flat array (its state: ``flat``, ``flat.m``, ...).
@@ -231,26 +232,96 @@ class FlatParameters:
     def __init__(self, model, work) -> None:
         rank = {"weight": 0, "bias": 1, "other": 2}
         self.slots = sorted(model.param_slots(), key=lambda slot: rank[kind(slot[0])])
-        total = sum(store[key].size for _, store, key in self.slots)
+        total = sum(layer.params[key].size for _, layer, key in self.slots)
         self.values = [np.empty(total, model.dtype), np.empty(total, model.dtype)]
         self.grad = np.empty(total, model.dtype)
         self.views: list[dict[str, np.ndarray]] = [{}, {}]
         self.grads: dict[str, np.ndarray] = {}
         self.offsets: dict[str, tuple[int, int]] = {}
+        self.index = {id(layer): i for i, layer in enumerate(model.layers)}
         offset = 0
-        scratch_of = {id(layer): work.layers[i] for i, layer in enumerate(model.layers)}
-        for name, store, key in self.slots:
-            shape, size = store[key].shape, store[key].size
+        for name, layer, key in self.slots:
+            value = layer.params[key]
+            shape, size = value.shape, value.size
             for views, flat in zip(self.views, self.values, strict=True):
                 views[name] = flat[offset : offset + size].reshape(shape)
             self.grads[name] = self.grad[offset : offset + size].reshape(shape)
-            layer = model._slots[name][0]
-            scratch_of[id(layer)]["d" + key] = self.grads[name]
-            self.views[0][name][...] = store[key]
+            work.layers[self.index[id(layer)]]["d" + key] = self.grads[name]
+            self.views[0][name][...] = value
             self.offsets[name] = (offset, offset + size)
             offset += size
+        # The arrays the layers held before training, until the first step has checked that no
+        # layer computes with them still; and the arrays a layer put in place of a view.
+        self._before: dict[str, np.ndarray] | None = {
+            name: layer.params[key] for name, layer, key in self.slots}
+        self._adopted: dict[str, np.ndarray] = {}
         self.current = 0
         self._bind(0)
+
+    def gather(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """After a backward pass: the flat gradient's views, holding ``grads`` (the layers'
+        gradients by parameter name), with the current values holding any array a layer put in
+        place of its view. For layers that compute in the views and write into the scratch
+        buffers (the library's), this only compares identities."""
+        views = self.views[self.current]
+        for name, layer, key in self.slots:
+            if grads[name] is not self.grads[name]:
+                self._copy_grad(name, layer, key, grads[name])
+            if layer.params.get(key) is not views[name]:
+                self._adopt(name, layer, key)
+        if self._before is not None:
+            self._check_stale()
+        return self.grads
+
+    def _who(self, layer) -> str:
+        return f"layers[{self.index[id(layer)]}] ({type(layer).__name__})"
+
+    def _copy_grad(self, name: str, layer, key: str, grad: np.ndarray) -> None:
+        """A layer's gradient array, fresh from its backward pass, into the flat gradient."""
+        view = self.grads[name]
+        if not isinstance(grad, np.ndarray):
+            raise TypeError(f"{self._who(layer)}: grads[{key!r}] must be a NumPy array shaped "
+                            f"like params[{key!r}], {view.shape}; got {type(grad).__name__}")
+        if grad.shape != view.shape:
+            raise ValueError(f"{self._who(layer)}: grads[{key!r}] must be shaped like "
+                             f"params[{key!r}], {view.shape}; got {grad.shape}")
+        np.copyto(view, grad)
+
+    def _adopt(self, name: str, layer, key: str) -> None:
+        """A layer assigned a new array to ``params[key]`` in its forward or backward pass:
+        the step starts from that array's values, and the entry is the view again."""
+        value, view = layer.params.get(key), self.views[self.current][name]
+        rule = ("training keeps every parameter in one flat array and points params at views "
+                "into it after each step")
+        if value is not None and value is self._adopted.get(name):
+            raise TypeError(f"{self._who(layer)}: params[{key!r}] was set back to the array "
+                            f"it held before the last step, so the layer never computes with "
+                            f"the updated values: {rule}; read self.params[{key!r}] in forward "
+                            "and backward instead of keeping the array")
+        if not isinstance(value, np.ndarray) or (value.shape, value.dtype) != (
+                view.shape, view.dtype):
+            got = (f"a {value.dtype} array of shape {value.shape}" if isinstance(value, np.ndarray)
+                   else type(value).__name__)
+            raise ValueError(f"{self._who(layer)}: params[{key!r}] must stay a {view.dtype} "
+                             f"array of shape {view.shape} ({rule}); got {got}")
+        np.copyto(view, value)
+        self._adopted[name] = value
+        layer.params[key] = view
+
+    def _check_stale(self) -> None:
+        """Refuse, at the first step, a layer that kept a parameter as an attribute (``self.W``)
+        too: training gave ``params`` views instead, so the layer computes with the array from
+        before training, which no step changes, and would never learn."""
+        for name, layer, key in self.slots:
+            before = self._before[name]
+            for attr, value in getattr(layer, "__dict__", {}).items():
+                if value is before:
+                    raise TypeError(
+                        f"{self._who(layer)}: attribute {attr!r} holds the array params[{key!r}] "
+                        "held before training, which training does not update (it keeps every "
+                        "parameter in one flat array and points params at views into it): read "
+                        f"self.params[{key!r}] in forward and backward instead of self.{attr}")
+        self._before = None
 
     def span(self, term: Regularizer) -> slice | None:
         """The slice of the flat arrays holding the parameters ``term`` penalises, if they are
@@ -263,8 +334,8 @@ class FlatParameters:
     def _bind(self, which: int) -> None:
         self.current = which
         views = self.views[which]
-        for name, store, key in self.slots:
-            store[key] = views[name]
+        for name, layer, key in self.slots:
+            layer.params[key] = views[name]
 
     def step(self, optimizer: Optimizer, lr: float, prox: Regularizer | None) -> None:
         """current - optimizer's step -> other, then compute with ``other``."""
@@ -326,6 +397,7 @@ class _Loop:
         then the update. Returns the loss."""
         weight = None if w_batch is None else row_weights(w_batch, self.model.dtype)
         loss, grads = self.model.data_loss(X_batch, y_batch, self.work, weight)
+        grads = self.flat.gather(grads)
         loss += self._penalties(grads)
         gW1 = grads["W1"]
         grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))

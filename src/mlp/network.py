@@ -8,6 +8,7 @@ import contextlib
 import numbers
 import os
 import re
+import threading
 from collections.abc import Iterator, MutableMapping, Sequence
 
 import numpy as np
@@ -429,17 +430,37 @@ class MLP:
         weight = None
         if sample_weight is not None:
             weight = row_weights(check_sample_weight(sample_weight, X.shape[0]), self.dtype)
-        loss, grads = self.data_loss(X, y, weight=weight)  # fresh arrays: no workspace
-        for term in terms:
-            loss += term.apply(self.params, grads)
+        with self.lock:
+            loss, grads = self.data_loss(X, y, weight=weight)  # fresh arrays: no workspace
+            for term in terms:
+                loss += term.apply(self.params, grads)
         return loss, grads
 
     def scores(self, X: np.ndarray) -> np.ndarray:
         """Raw outputs (logits, or the regression's predictions). X: (N, D) -> (N, C)."""
         return self.trusted_scores(check_X(X, self.input_size, dtype=self.dtype))
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by each training step and by each inference or loss: another thread may call
+        ``predict`` while ``train`` runs, and gets the parameters of a step's end (the layers
+        keep a forward pass's caches for the backward pass, which a concurrent forward pass
+        would overwrite). Not pickled: a copy gets a lock of its own."""
+        lock = self.__dict__.get("_lock")
+        return lock if lock is not None else self.__dict__.setdefault("_lock", threading.RLock())
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        return state
+
     def trusted_scores(self, X: np.ndarray) -> np.ndarray:
-        """``scores`` of an already validated X, in inference mode, a chunk of rows at a time."""
+        """``scores`` of an already validated X, in inference mode, a chunk of rows at a time,
+        under the model's lock."""
+        with self.lock:
+            return self._scores_unlocked(X)
+
+    def _scores_unlocked(self, X: np.ndarray) -> np.ndarray:
         n = X.shape[0]
         chunk = min(EVAL_CHUNK, n)
         scratches = [{} for _ in self.layers]

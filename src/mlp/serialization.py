@@ -191,8 +191,8 @@ _MEMBER = re.compile(r"metadata|params/[A-Za-z]+\d+|stats/[a-z_]+\d+|state/[\w./
 
 def _check_archive(path: Path, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
     """Refuse what is not a plain model archive before reading anything from it: other kinds of
-    file, unknown members, encrypted or compressed members, and sizes past the limits. Returns the members
-    by name (without ``.npy``).
+    file, unknown members, encrypted or compressed members, and sizes past the limits. Returns
+    the members by name (without ``.npy``).
 
     The memory bound, the same for every reader: the members are stored as they are (``save``
     never compresses), so reading a model takes no more memory than its file's size (a door

@@ -394,7 +394,13 @@ class _Loop:
 
     def step(self, X_batch, y_batch, w_batch, lr: float, epoch: int, it: int) -> float:
         """Loss and gradients of one batch (``w_batch``: its sample weights or None), checked,
-        then the update. Returns the loss."""
+        then the update, under the model's lock (inference from another thread waits for the
+        step: the layers keep the forward pass's caches for the backward one). Returns the
+        loss."""
+        with self.model.lock:
+            return self._step(X_batch, y_batch, w_batch, lr, epoch, it)
+
+    def _step(self, X_batch, y_batch, w_batch, lr: float, epoch: int, it: int) -> float:
         weight = None if w_batch is None else row_weights(w_batch, self.model.dtype)
         loss, grads = self.model.data_loss(X_batch, y_batch, self.work, weight)
         grads = self.flat.gather(grads)

@@ -6,7 +6,8 @@ The plotting functions return :class:`matplotlib.figure.Figure` objects built wi
 they never need a display and never accumulate in pyplot's list of open figures. In Jupyter a
 figure shows itself when it is a cell's value (or pass it to ``display``); in a script, call
 ``fig.savefig("name.png")``. Matplotlib is imported only when a picture is drawn, so the rest of
-this module (``visualize_grid``, ``confusion_matrix``, ``unit_activity``) needs NumPy only.
+this module (``visualize_grid``, ``confusion_matrix`` (from :mod:`mlp.metrics`),
+``unit_activity``) needs NumPy only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .layers import SATURATION
+from .metrics import confusion_matrix
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -170,31 +172,6 @@ def show_net_weights(
 
 
 # -- confusion matrix ---------------------------------------------------------------------------
-
-
-def confusion_matrix(
-    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None
-) -> np.ndarray:
-    """Counts of (true, predicted) label pairs. y_true, y_pred: (N,) ints in [0, C).
-
-    Returns (C, C) int64: row i, column j counts the examples of class i predicted as j.
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(
-            f"y_true and y_pred must be 1-D of the same length; got {y_true.shape} and "
-            f"{y_pred.shape}"
-        )
-    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
-        if y.size and (not np.issubdtype(y.dtype, np.integer) or y.min() < 0):
-            raise ValueError(f"{name} must hold integer labels >= 0")
-    if n_classes is None:
-        n_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
-    if y_true.size and max(y_true.max(), y_pred.max()) >= n_classes:
-        raise ValueError(f"labels must be below n_classes={n_classes}")
-    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(
-        n_classes, n_classes
-    ).astype(np.int64)
 
 
 def plot_confusion_matrix(

@@ -34,7 +34,7 @@ class Outcome:
 
 def measure(model, stats, data: Splits, rows, activity, stopper) -> Outcome:
     """Score the trained model on the three splits."""
-    from ..viz import confusion_matrix
+    from ..metrics import confusion_matrix
 
     def score(X, y) -> float | None:
         return model.score(X, y) if len(X) else None

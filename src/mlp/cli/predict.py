@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_atomic, write_text_atomic
+from ..images import MNIST_SIZE
 from ..run.data import TableModel
 from ..run.errors import UsageError
 from ..run.files import write_csv
@@ -84,10 +85,10 @@ def saved_names(paths: list[str]) -> list[str]:
     names = []
     for path in paths:
         stem, n = Path(path).stem, 1
-        name = f"{stem}_28x28.png"
+        name = f"{stem}_{MNIST_SIZE}x{MNIST_SIZE}.png"
         while name in used:
             n += 1
-            name = f"{stem}-{n}_28x28.png"
+            name = f"{stem}-{n}_{MNIST_SIZE}x{MNIST_SIZE}.png"
         used.add(name)
         names.append(name)
     return names

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..layers import HIDDEN_ACTIVATIONS
+from ..layers import HIDDEN_ACTIVATIONS, check_rate
 
 #: Counts above this are typing mistakes, not runs: refused before anything is allocated.
 MAX_COUNT = 2**31 - 1
@@ -113,13 +113,11 @@ def activations(text: str) -> str | list[str]:
 def rates(text: str) -> float | list[float]:
     """``0.5`` (every hidden layer) or ``0.2,0.1`` (one per hidden layer): dropout rates."""
     try:
-        values = [float(part) for part in text.replace(" ", "").split(",")]
-    except ValueError:
-        values = [math.nan]
-    if not all(0 <= rate < 1 for rate in values):  # NaN fails too
+        values = [check_rate(float(part)) for part in text.replace(" ", "").split(",")]
+    except (TypeError, ValueError):  # the layers' one rule: a rate in [0, 1)
         raise SettingsError(
             f"expected dropout rates in [0, 1): one such as 0.5, or a comma-separated list with "
-            f"one per hidden layer such as 0.2,0.1, got {text!r}")
+            f"one per hidden layer such as 0.2,0.1, got {text!r}") from None
     return values[0] if len(values) == 1 else values
 
 

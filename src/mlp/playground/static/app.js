@@ -24,7 +24,14 @@ function connect() {
   const ws = new WebSocket(`${proto}//${location.host}/ws`);
   state.ws = ws;
   ws.onopen = () => { setStatus("connected"); send({ type: "hello", query: location.search }); };
-  ws.onclose = () => { setStatus("disconnected: reload the page"); state.playing = false; showPlaying(); };
+  // The server says why it closed (too many tabs, a message too large): show it, not just that.
+  ws.onclose = (event) => {
+    const why = event.reason ? `: ${event.reason}` : "";
+    setStatus(`disconnected (${event.code}${why}); reload the page`);
+    if (event.reason) showError(event.reason);
+    state.playing = false;
+    showPlaying();
+  };
   ws.onmessage = (event) => handle(JSON.parse(event.data));
 }
 

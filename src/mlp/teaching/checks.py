@@ -161,17 +161,32 @@ def toy_cases(secret: int) -> list[Case]:
     for i, (key, D, H, C, N, reg, x_scale, w_scale) in enumerate(hidden, start=1):
         rng = np.random.default_rng([secret, 1000 + i])
         raw = x_scale is None
-        X = rng.integers(0, 256, (N, D)).astype(np.float64) if raw else (
-            x_scale * rng.standard_normal((N, D)))
-        arrays = {f"{key}/X": X, f"{key}/y": rng.integers(0, C, N),
-                  f"{key}/W1": (0.01 if raw else w_scale) * rng.standard_normal((D, H)),
-                  f"{key}/b1": 0.5 * rng.standard_normal(H),
-                  f"{key}/W2": w_scale * rng.standard_normal((H, C)),
-                  f"{key}/b2": 0.5 * rng.standard_normal(C) + (SCORE_OFFSET if raw else 0)}
+        while True:  # drawn again (the same way for a secret) until the labels vary
+            X = rng.integers(0, 256, (N, D)).astype(np.float64) if raw else (
+                x_scale * rng.standard_normal((N, D)))
+            arrays = {f"{key}/X": X, f"{key}/y": rng.integers(0, C, N),
+                      f"{key}/W1": (0.01 if raw else w_scale) * rng.standard_normal((D, H)),
+                      f"{key}/b1": 0.5 * rng.standard_normal(H),
+                      f"{key}/W2": w_scale * rng.standard_normal((H, C)),
+                      f"{key}/b2": 0.5 * rng.standard_normal(C) + (SCORE_OFFSET if raw else 0)}
+            if _labels_vary(arrays, key, (D, H, C)):
+                break
         what = "raw-pixel inputs, large scores, " if raw else ""
         cases.append(Case(key, f"hidden case {i} ({what}D={D}, H={H}, C={C}, N={N}, reg={reg:g})",
                           True, (D, H, C), reg, arrays, raw_pixels=raw))
     return cases
+
+
+def _labels_vary(arrays: dict[str, np.ndarray], key: str, sizes: tuple[int, int, int]) -> bool:
+    """Whether a hidden case's labels, its targets and the network's predictions with either
+    activation, hold two classes or more: a ``predict`` that answers one constant label, or
+    a loss that ignores the labels, must not pass it by chance."""
+    spec = {"sizes": list(sizes), "std": 0.1, "seed": None, "params": f"{key}/"}
+    X = arrays[f"{key}/X"]
+    with np.errstate(all="ignore"):
+        labels = [library_net({**spec, "activation": a}, arrays).predict(X)
+                  for a in ("sigmoid", "relu")]
+    return all(len(np.unique(v)) > 1 for v in (*labels, arrays[f"{key}/y"]))
 
 
 def library_net(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> TwoLayerMLP:

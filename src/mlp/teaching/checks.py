@@ -13,7 +13,8 @@ Scoring rules (docs/teaching.md says the same):
   (``mlp.rel_error``: ``|a - b| / max(1e-8, |a| + |b|)``, the largest over the entries) is at
   most ``TOLERANCE``; labels must be equal;
 - an MNIST accuracy earns full credit at or above its threshold, half of it less than ``HALF``
-  (0.1) below, none further down; the thresholds are the reference's accuracy on the same data
+  (0.1) below (but never below halfway from the untrained network's accuracy to the
+  reference's), none further down; the thresholds are the reference's accuracy on the same data
   and settings less ``MARGIN``, or with ``full=True`` on the notebook's settings the problem
   set's own figures less ``MARGIN``.
 """
@@ -489,6 +490,7 @@ def train_task(run: Training, evaluate: dict[str, tuple[np.ndarray, np.ndarray]]
 
     def reference() -> dict[str, Any]:
         net = library_net(spec["net"], {})
+        untrained = {k: v.copy() for k, v in net.params.items()}
         data = [np.asarray(run.data[k], dtype=np.float64) if k.startswith("X") else run.data[k]
                 for k in TRAIN_DATA]
         stats = net.train(*data, **run.options)
@@ -496,6 +498,8 @@ def train_task(run: Training, evaluate: dict[str, tuple[np.ndarray, np.ndarray]]
         if evaluate:
             out["reached"] = {name: accuracy_of(net.params, run.activation, X, y)
                               for name, (X, y) in evaluate.items()}
+            out["untrained"] = {name: accuracy_of(untrained, run.activation, X, y)
+                                for name, (X, y) in evaluate.items()}
         return out
 
     return Task(f"train/{run.activation}/{run.key}", "train", spec, arrays, run.label,
@@ -652,12 +656,22 @@ def judge_accuracy(which: str) -> Callable[[dict, dict, Task], Verdict]:
                            reveals=False)
         accuracy = accuracy_of(params, task.spec["net"]["activation"],
                                task.private[f"X_{which}"], task.private[f"y_{which}"])
-        credit = 1.0 if accuracy >= threshold else 0.5 if accuracy >= threshold - HALF else 0.0
+        credit = 1.0 if accuracy >= threshold else 0.5 if accuracy >= half_credit(
+            ref, which) else 0.0
         hint = None if credit == 1 else ("train and predict run your loss and gradients: the "
                                          "toy checks above show which part to fix")
         return Verdict(credit, f"{accuracy:.4f}", want, hint, reveals=False)
 
     return judge
+
+
+def half_credit(ref: dict, which: str) -> float:
+    """The accuracy that earns half the credit: ``HALF`` below the threshold, but never less
+    than halfway from the untrained network's accuracy (the same seed's, before any step) to
+    the reference's, so that a network that did not learn earns nothing where the reference
+    itself reaches little (the hidden sigmoid run on the subset: about 0.2 against 0.1)."""
+    floor = (ref["untrained"][which] + ref["reached"][which]) / 2
+    return max(ref["threshold"][which] - HALF, floor)
 
 
 def _params_problem(params: dict, sizes: list[int]) -> str | None:

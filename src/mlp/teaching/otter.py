@@ -3,7 +3,7 @@ with otter (https://otter-grader.readthedocs.io).
 
 One exception-based test file per question (``q2_1.py`` ... ``q2_5_2.py``), one test case per
 case of each item, worth the item's points divided among its cases as ``mlp grade`` divides them
-(an MNIST accuracy is two cases: half the points at ``HALF`` below the threshold, half at it).
+(an MNIST accuracy is two cases: half the points at the half-credit bar, half at the threshold).
 The cases run in the environment of the student's executed notebook and call its
 ``TwoLayerMLP``; the MNIST cases load the data with the folder's ``utils.get_MNIST_data``, so the
 autograder needs the assignment's ``utils.py`` and ``data/`` beside the notebook.
@@ -25,7 +25,17 @@ import numpy as np
 
 from .. import __version__
 from ..atomic import write_text_atomic
-from .checks import HALF, MARGIN, MONITOR, TOLERANCE, Item, Question, Task, build_questions, mnist
+from .checks import (
+    MARGIN,
+    MONITOR,
+    TOLERANCE,
+    Item,
+    Question,
+    Task,
+    build_questions,
+    half_credit,
+    mnist,
+)
 from .reference import References
 
 _HELPERS = '''\
@@ -171,13 +181,14 @@ def _training_cases(question: Question, item: Item, task: Task,
         which = "val" if item.name.startswith("validation") else "test"
         threshold = float(ref["threshold"][which])
         cases = []
-        for points, bar in ((item.points / 2, threshold - HALF), (item.points / 2, threshold)):
+        for points, bar in ((item.points / 2, half_credit(ref, which)),
+                            (item.points / 2, threshold)):
             accuracy = f"float(np.mean(net.predict(X_{which}) == y_{which}))"
             cases.append((points, [data, run, f"accuracy = {accuracy}",
                                    f"assert accuracy >= {bar!r}, f'{which} accuracy "
                                    f"{{accuracy:.4f}}, expected at least {bar:.4f} (the "
                                    f"reference, {ref['reached'][which]:.4f}, less {MARGIN:g}"
-                                   f"{'' if bar == threshold else f' and {HALF:g}'})'"]))
+                                   f"{'' if bar == threshold else ' and more'})'"]))
         return cases
     data = ", ".join(_literal(task.arrays[spec[k]]) for k in ("X", "y", "X_val", "y_val"))
     body = [f"net, stats = _train(env['TwoLayerMLP'], {task.id!r}, {spec['net']!r}, ({data}), "

@@ -28,8 +28,6 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_atomic
-from .data.standardize import Standardizer
-from .data.tabular import TASKS
 from .layers import ACTIVATIONS, LAYER_TYPES, Activation, BatchNorm, Dense, Dropout, Layer
 from .losses import output_head
 from .memory import human_bytes, memory_cap
@@ -535,6 +533,11 @@ def _names_problem(what: str, names, count: int | None = None) -> str | None:
 
 
 def _table_problem(table, n_in, head, extra) -> str | None:
+    # Imported here: mlp.data loads the whole data package (downloads, IDX readers), which a
+    # network that reads no table should not carry.
+    from .data.standardize import Standardizer
+    from .data.tabular import TASKS
+
     if not isinstance(table, dict):
         return "table must be a JSON object"
     if table.get("task") not in TASKS or not isinstance(table.get("target"), str):

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from blas import kernel, user_environment
 
 PROBLEM_SET_WORKLOAD = dict(hidden=64, batch=100, epochs=20, lr=1e-3, decay=0.95, reg=0.5, std=0.1)
 WIDE_WORKLOAD = dict(hidden=1024, batch=256, epochs=5, lr=1e-3, decay=0.95, reg=0.5, std=0.01)
@@ -343,21 +344,11 @@ WORKLOADS = {"problem": PROBLEM_SET_WORKLOAD, "wide": WIDE_WORKLOAD, "t98": T98_
              "deep": DEEP_WORKLOAD}
 
 
-def blas_kernel() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (pip install threadpoolctl)"
-    info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    return ", ".join(f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
-                     f"x{i['num_threads']}" for i in info) or "none found"
-
-
 def run_worker(name: str, workload: str, data_dir: str | None) -> None:
     data = load(data_dir)
     result = WORKERS[name](data, WORKLOADS[workload])
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["blas"] = blas_kernel()
+    result["blas"] = kernel()
     print(json.dumps(result))
 
 
@@ -376,8 +367,7 @@ BASELINE = "@baseline"
 
 def spawn(name: str, workload: str, data_dir: str | None,
           baseline: str | None = None) -> dict | None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env = user_environment()
     if name.endswith(BASELINE):
         name = name[: -len(BASELINE)]
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [baseline, env.get("PYTHONPATH")]))

@@ -3,11 +3,15 @@ with scikit-learn or are generated offline: held-out score and fit time, same se
 
     python bench/compare_sklearn.py                # the table in docs/estimators.md
     python bench/compare_sklearn.py --seeds 1      # quicker
+    python bench/compare_sklearn.py --solver lbfgs # L-BFGS against scikit-learn's L-BFGS
 
 Both estimators get the same settings (scikit-learn's defaults: one hidden layer of 100 ReLU
 units, Adam at 1e-3, alpha 1e-4, batches of 200, tol 1e-4 with 10 epochs of patience; max_iter
 per dataset), the same standardised 75/25 split, and the same random_state per repetition.
-Prints a Markdown table (mean and spread over the seeds) and writes the raw numbers as JSON.
+With ``--solver lbfgs`` both run full-batch L-BFGS through the same SciPy routine (max_iter 200,
+max_fun 15000, tol 1e-4: scikit-learn's defaults). Prints a Markdown table (mean and spread over
+the seeds) and writes the raw numbers as JSON. Runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
+removed from its environment, as on a user's machine, and prints the BLAS kernel that ran.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from blas import kernel, restart_as_user
 from sklearn import datasets
 from sklearn import neural_network as sk
 from sklearn.exceptions import ConvergenceWarning
@@ -47,8 +52,10 @@ DATASETS = {
 }
 
 
-def run(name: str, seeds: int) -> dict:
+def run(name: str, seeds: int, solver: str = "adam") -> dict:
     task, loader, max_iter = DATASETS[name]
+    if solver == "lbfgs":
+        max_iter = 200
     X, y = loader()
     stratify = y if task == "classification" else None
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0, stratify=stratify)
@@ -57,11 +64,11 @@ def run(name: str, seeds: int) -> dict:
     makers = {"mlp": MLPClassifier, "sklearn": sk.MLPClassifier}
     if task == "regression":
         makers = {"mlp": MLPRegressor, "sklearn": sk.MLPRegressor}
-    out = {"task": task, "shape": list(X.shape), "max_iter": max_iter}
+    out = {"task": task, "shape": list(X.shape), "max_iter": max_iter, "solver": solver}
     for who, Estimator in makers.items():
         scores, times, epochs = [], [], []
         for seed in range(seeds):
-            est = Estimator(max_iter=max_iter, random_state=seed)
+            est = Estimator(max_iter=max_iter, random_state=seed, solver=solver)
             tick = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -94,14 +101,21 @@ def table(results: dict) -> str:
 
 
 def main() -> None:
+    restart_as_user()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="repetitions per dataset")
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS), choices=list(DATASETS))
-    parser.add_argument("--json", type=Path, default=Path("bench/compare_sklearn.json"))
+    parser.add_argument("--solver", choices=("adam", "lbfgs"), default="adam")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="default: bench/compare_sklearn.json, or compare_sklearn_lbfgs.json")
     args = parser.parse_args()
+    if args.json is None:
+        args.json = Path("bench/compare_sklearn.json" if args.solver == "adam"
+                         else "bench/compare_sklearn_lbfgs.json")
+    print(f"BLAS: {kernel()}", flush=True)
     results = {}
     for name in args.datasets:
-        results[name] = run(name, args.seeds)
+        results[name] = run(name, args.seeds, args.solver)
         print(f"{name}: done", flush=True)
     args.json.write_text(json.dumps(results, indent=1))
     print(table(results))

@@ -11,6 +11,7 @@ from helpers import assert_gradients_match
 from mlp import MLP
 from mlp.backprop import (
     backward,
+    chain_rule,
     closed_form_gradients,
     example_network,
     explain_backward,
@@ -23,7 +24,9 @@ from mlp.backprop import (
     grad_W2,
     grad_yhat,
     gradients_without_cache,
+    layer_steps,
     main,
+    walk_backward,
 )
 from mlp.regularizers import L1, L2, ElasticNet
 
@@ -235,6 +238,78 @@ def test_explain_backward_on_a_deeper_network_without_closed_forms():
     assert len(checks) == 3 * 4
     assert all(c.closed_form is None for c in checks)
     assert max(c.rel_error for c in checks) < 1e-6
+
+
+def test_walk_backward_is_what_explain_backward_prints():
+    walk = walk_backward()
+    net, x, y = example_network()
+    out = io.StringIO()
+    printed = explain_backward(net, x, y, file=out)
+    assert [c.name for c in walk.steps] == [c.name for c in printed]
+    for a, b in zip(walk.steps, printed, strict=True):
+        np.testing.assert_array_equal(a.analytic, b.analytic)
+        assert a.rel_error == b.rel_error
+    assert [c.quantity for c in walk.steps] == ["yhat", "a2", "b2", "W2", "h1", "a1", "b1", "W1",
+                                                "h0"]
+    assert [c.updates_g for c in walk.steps] == [True, True, False, False, True, True, False,
+                                                 False, True]
+    assert walk.steps[1].closed_form_label == "Q1.1: h2 - y"
+    assert walk.steps[-1].closed_form_label is None  # grad_x J: no closed form in the set
+    assert walk.trace.forward.yhat == forward(net, x).yhat and walk.y == 1.0
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_chain_rule_along_each_path_is_the_gradient(fused, activation):
+    rng = np.random.default_rng(3)
+    net = MLP(4, [3], 1, activation=activation, output="sigmoid", seed=3)
+    walk = walk_backward(net, rng.standard_normal(4), 0.0, fused=fused)
+    for name, grad in walk.trace.grads.items():
+        for index in np.ndindex(grad.shape):
+            factors = chain_rule(walk, name, index)
+            assert np.prod([f.value for f in factors]) == pytest.approx(grad[index], rel=1e-13)
+            assert factors[0].derivative == ("dJ/da2" if fused else "dJ/dy_hat")
+    path = chain_rule(walk, "W1", (1, 3))
+    assert [f.node for f in path][-3:] == ["h1_2", "a1_2", "W1_2,4"]
+    assert path[-1].formula == "x_4" and path[-1].value == walk.trace.forward.h[0][3, 0]
+    assert path[-3].value == net.params["W2"][1, 0]  # da2/dh1_2 is the weight W2_1,2
+    with pytest.raises(ValueError, match=r"index must be \(i, j\) with 0 <= i < 3"):
+        chain_rule(walk, "W1", (3, 0))
+    with pytest.raises(ValueError, match="name must be one of W2, b2, W1, b1"):
+        chain_rule(walk, "W3", (0, 0))
+    deep = walk_backward(MLP(2, [2, 2], 1, output="sigmoid", seed=0), [0.5, 1.0], 1.0)
+    with pytest.raises(ValueError, match="one hidden layer and one output"):
+        chain_rule(deep, "W1", (0, 0))
+
+
+@pytest.mark.parametrize(("output", "target"), [("softmax", 2), ("sigmoid", 1),
+                                                ("linear", 0.25)])
+def test_layer_steps_are_the_librarys_gradients_layer_by_layer(output, target):
+    net = MLP(2, [4, 3], 3 if output == "softmax" else 1, activation="tanh", output=output,
+              dropout=0.3, seed=5)
+    before = net.rng.bit_generator.state
+    x = np.array([0.4, -1.2])
+    loss, steps = layer_steps(net, x, target)
+    assert net.rng.bit_generator.state == before  # training's numbers are left alone
+    with net.frozen_dropout():  # the mask the walk used: the first one drawn from here
+        expected_loss, grads = net.loss(x[None], np.array([target]))
+    assert loss == expected_loss
+    assert [s.index for s in steps] == list(range(len(net.layers) - 1, -1, -1))
+    found = {name: g for s in steps for name, g in s.grads.items()}
+    assert set(found) == set(net.params)
+    for name, g in found.items():
+        np.testing.assert_array_equal(g, grads[name])
+        assert next(s for s in steps if name in s.checks).checks[name].error < 1e-6
+    for upper, lower in zip(steps, steps[1:], strict=False):
+        np.testing.assert_array_equal(upper.downstream, lower.upstream)
+    for s in steps:
+        if not s.grads:  # elementwise: downstream = upstream * local
+            np.testing.assert_allclose(s.downstream, s.upstream * s.local, rtol=1e-15)
+        else:  # affine: dW = input^T upstream
+            W = s.grads[next(n for n in s.grads if n.startswith("W"))]
+            np.testing.assert_allclose(W, s.local.T @ s.upstream, rtol=1e-15)
+    with pytest.raises(ValueError, match="batch norm"):
+        layer_steps(MLP(2, [3], 1, output="sigmoid", batch_norm=True), x, 1)
 
 
 def test_python_m_mlp_backprop_prints_the_trace(capsys):

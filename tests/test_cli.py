@@ -15,8 +15,8 @@ from mlp import serialization as mio
 from mlp.data import load_mnist_small
 from mlp.layers import Activation, BatchNorm, Dense, Dropout
 
-COMMANDS = ("train", "evaluate", "predict", "gradcheck", "info", "tune", "playground",
-            "assignment", "grade")
+COMMANDS = ("train", "evaluate", "predict", "export", "gradcheck", "info", "tune", "playground",
+            "assignment", "grade", "doctor", "lr-find")
 
 
 def mlp(*args, cwd=None, timeout=120):

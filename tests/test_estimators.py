@@ -12,7 +12,12 @@ pytest.importorskip("sklearn")
 
 from scipy import sparse  # noqa: E402
 from sklearn import neural_network as sk  # noqa: E402
-from sklearn.datasets import load_iris, make_classification, make_regression  # noqa: E402
+from sklearn.datasets import (  # noqa: E402
+    load_iris,
+    make_classification,
+    make_multilabel_classification,
+    make_regression,
+)
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.metrics import log_loss, recall_score  # noqa: E402
 from sklearn.model_selection import (  # noqa: E402
@@ -52,9 +57,10 @@ def _one_step_each(ours, theirs, X, y, w):
     start = [a.copy() for a in ours.coefs_], [b.copy() for b in ours.intercepts_]
     ours.fit(X, y, sample_weight=w)  # warm start: the second step, from `start`
     theirs.fit(X, y, sample_weight=w)  # builds its network; then put ours in
-    theirs.coefs_, theirs.intercepts_ = start
+    theirs.coefs_ = [a.copy() for a in start[0]]  # scikit-learn steps them in place
+    theirs.intercepts_ = [b.copy() for b in start[1]]
     theirs.fit(X, y, sample_weight=w)
-    return ours, theirs
+    return ours, theirs, start
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -66,7 +72,7 @@ def test_classifier_step_equals_sklearn(n_classes):
     common = dict(hidden_layer_sizes=(7, 5), solver="sgd", momentum=0.0, alpha=0.5,
                   learning_rate_init=0.1, batch_size=80, max_iter=1, warm_start=True,
                   random_state=0)
-    ours, theirs = _one_step_each(MLPClassifier(**common),
+    ours, theirs, start = _one_step_each(MLPClassifier(**common),
                                   sk.MLPClassifier(**common, shuffle=False), X, y, w)
     assert ours.loss_curve_[-1] == pytest.approx(theirs.loss_curve_[-1], rel=1e-12)
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_,
@@ -75,20 +81,37 @@ def test_classifier_step_equals_sklearn(n_classes):
     assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-10)
 
 
-def test_regressor_step_equals_sklearn():
-    """One target: with several, scikit-learn reports the mean over targets but steps along
-    the gradient of their sum (its deltas are not divided by their number); ours is the
-    gradient of the mean it reports."""
-    X, y = make_regression(60, 5, noise=1.0, random_state=0)
+@pytest.mark.parametrize("n_targets", [1, 3])
+def test_regressor_step_equals_sklearn(n_targets):
+    """With several targets scikit-learn reports the mean over them but steps along the
+    gradient of their sum (its deltas are not divided by their number): the estimator scales
+    its rate and penalty so that the step is the same. The reported loss is then the mean plus
+    the penalty divided by the number of targets (the objective whose gradient is taken)."""
+    X, y = make_regression(60, 5, n_targets=n_targets, noise=1.0, random_state=0)
     y /= y.std()
     w = np.random.default_rng(1).uniform(0.2, 3.0, len(y))
     common = dict(hidden_layer_sizes=(8,), solver="sgd", momentum=0.0, alpha=0.3,
                   learning_rate_init=0.01, batch_size=60, max_iter=1, warm_start=True,
                   random_state=0)
-    ours, theirs = _one_step_each(MLPRegressor(**common),
+    ours, theirs, start = _one_step_each(MLPRegressor(**common),
                                   sk.MLPRegressor(**common, shuffle=False), X, y, w)
-    assert ours.loss_curve_[-1] == pytest.approx(theirs.loss_curve_[-1], rel=1e-12)
     assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-10)
+    penalty = 0.5 * 0.3 * sum(float(np.sum(c ** 2)) for c in start[0]) / w.sum()
+    assert theirs.loss_curve_[-1] - ours.loss_curve_[-1] == pytest.approx(
+        penalty * (1 - 1 / n_targets), rel=1e-9, abs=1e-14)
+
+
+def test_multilabel_step_equals_sklearn():
+    """scikit-learn sums the multilabel loss over the labels (value and gradient): the
+    estimator reports and steps the same."""
+    X, Y = make_multilabel_classification(70, 6, n_classes=4, random_state=0)
+    common = dict(hidden_layer_sizes=(8,), solver="sgd", momentum=0.0, alpha=0.3,
+                  learning_rate_init=0.05, batch_size=70, max_iter=1, warm_start=True,
+                  random_state=0)
+    ours, theirs, start = _one_step_each(MLPClassifier(**common),
+                                  sk.MLPClassifier(**common, shuffle=False), X, Y, None)
+    assert ours.loss_curve_[-1] == pytest.approx(theirs.loss_curve_[-1], rel=1e-12)
+    assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-10)
 
 
 # -- sample and class weights -------------------------------------------------------------------
@@ -210,11 +233,13 @@ def test_multi_output_regression_and_huber():
         assert reg.model_.head.loss_name == {"squared_error": "mse", "huber": "huber"}[loss]
 
 
-def test_sparse_input_refused():
+def test_sparse_formats_other_than_csr_csc_are_converted():
     X, y = iris()
-    with pytest.raises(TypeError, match="Sparse data was passed for X, but dense data is "
-                                        "required. Use '.toarray\\(\\)'"):
-        MLPClassifier().fit(sparse.csr_matrix(X), y)
+    dense = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30,
+                          random_state=0).fit(X, y)
+    coo = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30,
+                        random_state=0).fit(sparse.coo_matrix(X), y)
+    np.testing.assert_allclose(coo.coefs_[0], dense.coefs_[0], rtol=1e-7, atol=1e-9)
 
 
 # -- scikit-learn's model selection -------------------------------------------------------------
@@ -360,7 +385,8 @@ def test_warm_start_continues():
     clf.fit(X, y)
     w = clf.coefs_[0].copy()
     clf.fit(X, y)
-    assert clf.n_iter_ == 10 and len(clf.loss_curve_) == 10
+    # As scikit-learn's: n_iter_ counts the last fit's epochs; the loss curve runs on.
+    assert clf.n_iter_ == 5 and len(clf.loss_curve_) == 10
     assert not np.array_equal(w, clf.coefs_[0])
     with pytest.raises(ValueError, match=r"hidden layers are \(8,\); got hidden_layer_sizes=\(9,\)"):
         clf.set_params(hidden_layer_sizes=(9,)).fit(X, y)
@@ -375,8 +401,13 @@ def test_float32():
 
 
 @pytest.mark.parametrize("params, message", [
-    (dict(solver="lbfgs"), "'solver' parameter must be 'sgd' or 'adam'"),
-    (dict(activation="identity"), "use hidden_layer_sizes=()"),
+    (dict(solver="newton"), "'solver' parameter must be one of 'lbfgs', 'sgd', 'adam'; got "
+                            "'newton'"),
+    (dict(activation="softplus"), "'activation' parameter must be one of 'identity', 'relu'"),
+    (dict(max_fun=0), "'max_fun' parameter must be an int >= 1; got 0"),
+    (dict(n_iter_no_change=0), "'n_iter_no_change' parameter must be an int >= 1; got 0"),
+    (dict(shuffle="yes"), "'shuffle' parameter must be True or False; got 'yes'"),
+    (dict(dtype="int8"), "'dtype' parameter must be None"),
     (dict(hidden_layer_sizes=(10, 0)), "'hidden_layer_sizes' parameter must be a positive"),
     (dict(batch_size=0), "'batch_size' parameter must be 'auto' or a positive int; got 0"),
     (dict(learning_rate="cyclic"), "'learning_rate' parameter must be one of"),

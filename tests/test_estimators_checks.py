@@ -39,9 +39,11 @@ CHECKED = [
 
 def expected_failures(estimator) -> dict[str, str]:
     if estimator.batch_norm:
-        return {"check_sample_weight_equivalence_on_dense_data": BATCH_NORM_REASON}
+        return {"check_sample_weight_equivalence_on_dense_data": BATCH_NORM_REASON,
+                "check_sample_weight_equivalence_on_sparse_data": BATCH_NORM_REASON}
     if estimator.dropout:
-        return {"check_sample_weight_equivalence_on_dense_data": DROPOUT_REASON}
+        return {"check_sample_weight_equivalence_on_dense_data": DROPOUT_REASON,
+                "check_sample_weight_equivalence_on_sparse_data": DROPOUT_REASON}
     return {}
 
 

@@ -100,8 +100,8 @@ def test_validation_pair_must_be_complete(net, data):
     "kwargs, error, match",
     [
         ({"activation": "softplus"}, ValueError,
-         "activation must be one of 'relu', 'sigmoid', 'tanh', 'leaky_relu'; got 'softplus'"),
-        ({"output": "svm"}, ValueError, "output must be one of 'softmax', 'sigmoid', 'linear'; got 'svm'"),
+         "activation must be one of 'relu', 'sigmoid', 'tanh', 'leaky_relu', 'identity'; got 'softplus'"),
+        ({"output": "svm"}, ValueError, "output must be one of 'softmax', 'sigmoid', 'linear', 'exp'; got 'svm'"),
         ({"output": "softmax", "output_size": 1}, ValueError, "output_size must be at least 2 for output='softmax'.*got 1"),
         ({"output": "linear", "loss": "hinge"}, ValueError, "loss for output='linear' must be one of 'mse', 'huber'; got 'hinge'"),
         ({"output": "softmax", "loss": "mse"}, ValueError, "loss for output='softmax' must be one of 'cross_entropy'; got 'mse'"),

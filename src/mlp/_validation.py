@@ -40,6 +40,32 @@ def check_nonnegative(name: str, value: object) -> float:
     return float(value)
 
 
+def is_sparse(x: object) -> bool:
+    """Whether ``x`` is a SciPy sparse matrix or array (known by its interface: the core does
+    not import SciPy)."""
+    return hasattr(x, "tocsr") and hasattr(x, "nnz")
+
+
+def _check_sparse(X, n_features: int, name: str, dtype: np.dtype | None):
+    """A SciPy sparse X checked as :func:`check_X` checks a dense one, returned in CSR form
+    (rows are what batches gather) without densifying it."""
+    if len(X.shape) != 2:
+        raise ValueError(f"{name} must be 2-D with shape (N, {n_features}); got shape {X.shape}")
+    if X.dtype == bool or not np.issubdtype(X.dtype, np.number) or np.issubdtype(
+            X.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers; got a sparse matrix of dtype {X.dtype}")
+    if X.shape[0] == 0 or X.shape[1] != n_features:
+        raise ValueError(f"{name} must have shape (N, {n_features}) with N >= 1; got a sparse "
+                         f"matrix of shape {X.shape}")
+    X = X.tocsr()
+    if X.nnz and np.issubdtype(X.dtype, np.floating):
+        try:
+            _check_float_range(X.data[None, :], f"{name}'s stored values", dtype)
+        except ValueError as exc:
+            raise ValueError(str(exc).split(" at row")[0]) from None
+    return X
+
+
 def check_X(X: object, n_features: int, name: str = "X",
             dtype: np.dtype | None = None) -> np.ndarray:
     """Check a batch of inputs. Returns it as a (N, n_features) array of numbers.
@@ -50,6 +76,8 @@ def check_X(X: object, n_features: int, name: str = "X",
     float32 (1e39 is finite in float64, not in float32), the products of the forward pass and
     the penalties would turn into inf and then NaN.
     """
+    if is_sparse(X):
+        return _check_sparse(X, n_features, name, dtype)
     if isinstance(X, np.ma.MaskedArray):
         raise TypeError(f"{name} must be a plain array, not a masked array: its masked entries "
                         "would be used as they are; fill them (X.filled(value)) or drop them")

@@ -24,8 +24,12 @@ column ``(n_k, 1)``; :meth:`BackpropTrace.row_grads` converts the result back.
 - :func:`forward` and :func:`backward`: the algorithm, returning every ``a``, ``h`` and ``g``;
 - :func:`grad_yhat`, :func:`grad_a2`, ..., :func:`grad_W1`: the closed forms of Q1.1-Q1.5 for a
   D-H-1 network with sigmoid hidden and output units;
-- :func:`explain_backward`: prints the backward pass step by step, each ``g`` beside its numeric
-  gradient (``python -m mlp.backprop``);
+- :func:`walk_backward`: the backward pass step by step as data, each ``g`` beside its numeric
+  gradient and closed form; :func:`explain_backward` prints it (``python -m mlp.backprop``);
+- :func:`chain_rule`: one parameter entry's gradient as the product of the local derivatives
+  along its path through the graph;
+- :func:`layer_steps`: any network's backward pass on one example, layer by layer (upstream
+  gradient, local derivative, parameter gradients, numeric check);
 - :func:`gradients_without_cache`: backprop with no stored forward pass, for Q1.6's comparison.
 
 See docs/backprop.md for the derivation.
@@ -41,11 +45,13 @@ from typing import NamedTuple, TextIO
 
 import numpy as np
 
-from .gradcheck import eval_numerical_gradient, rel_error
+from ._validation import check_X
+from .gradcheck import ParameterCheck, eval_numerical_gradient, gradient_check, rel_error
 from .layers import (
     ACTIVATIONS,
     Activation,
     ActivationFunction,
+    BatchNorm,
     Dense,
     linear_backward,
     linear_forward,
@@ -58,6 +64,9 @@ __all__ = [
     "ForwardPass",
     "BackpropTrace",
     "Check",
+    "Walkthrough",
+    "ChainFactor",
+    "LayerStep",
     "forward",
     "backward",
     "grad_yhat",
@@ -70,6 +79,9 @@ __all__ = [
     "closed_form_gradients",
     "example_network",
     "explain_backward",
+    "walk_backward",
+    "chain_rule",
+    "layer_steps",
     "gradients_without_cache",
     "main",
 ]
@@ -347,6 +359,24 @@ class Check(NamedTuple):
     rel_error: float
     closed_form: np.ndarray | None = None
 
+    @property
+    def quantity(self) -> str:
+        """What this step's gradient is taken with respect to, the computation graph's node:
+        ``yhat``, ``a2``, ``b2``, ``W2``, ``h1``, ..., ``h0`` (x)."""
+        return self.name.split()[0][len("grad_"):]
+
+    @property
+    def updates_g(self) -> bool:
+        """Whether the algorithm's running ``g`` becomes this gradient (``g <- ...``): the steps
+        to y_hat, to each a(k) and to each h(k-1); the parameter gradients leave g as it is."""
+        return self.quantity[0] in "ahy"
+
+    @property
+    def closed_form_label(self) -> str | None:
+        """The closed form this step equals (Q1.1-Q1.5, :data:`CLOSED_FORM_LABELS`), or None
+        where there is none."""
+        return None if self.closed_form is None else CLOSED_FORM_LABELS[self.quantity]
+
 
 def example_network(seed: int = 0) -> tuple[MLP, np.ndarray, float]:
     """Problem 1's 3-3-1 network (sigmoid hidden and output units, float64) with random weights
@@ -458,6 +488,57 @@ def _fmt(v: np.ndarray, indent: int) -> str:
     return text.replace("\n", "\n" + " " * indent)
 
 
+@dataclass
+class Walkthrough:
+    """One example through the algorithm, as data: what :func:`explain_backward` prints.
+
+    net, y: the network and the label; trace: the forward pass (``trace.forward``), the loss
+    and every g (:class:`BackpropTrace`, in the problem set's column layout); steps: every g of
+    the backward pass and every parameter gradient, in the algorithm's order, each beside its
+    numeric gradient and, for Problem 1's network, its closed form (:class:`Check`);
+    regularizer: the one the trace's gradients include, or None.
+    """
+
+    net: MLP
+    y: float
+    trace: BackpropTrace
+    steps: list[Check]
+    regularizer: Regularizer | None = None
+
+
+def walk_backward(
+    net: MLP | None = None,
+    x: np.ndarray | None = None,
+    y: float | None = None,
+    *,
+    fused: bool = False,
+    regularizer: Regularizer | None = None,
+    step: float = 1e-5,
+) -> Walkthrough:
+    """Run the forward and backward pass of one example and check every step of it.
+
+    Every g of the algorithm (and every parameter gradient) gets its numeric gradient by
+    centred differences with step ``step`` and their largest relative error; for Problem 1's
+    network (one sigmoid hidden layer) the closed form of Q1.1-Q1.5 too.
+
+    net: an MLP with ``output='sigmoid'`` (default: :func:`example_network`, the 3-3-1 network,
+    with its x and y); x: (D,) or (D, 1); y: label in [0, 1]. ``fused`` and ``regularizer`` are
+    passed to :func:`backward`. Prints nothing: :func:`explain_backward` prints the result.
+    """
+    if net is None:
+        if x is not None or y is not None:
+            raise ValueError("x and y need a net; give all three or none")
+        net, x, y = example_network()
+    net = _check_net(net)
+    if x is None or y is None:
+        raise ValueError("give x and y with the net")
+    cache = forward(net, x)
+    trace = backward(net, cache, y, fused=fused, regularizer=regularizer)
+    label = _check_label(y)
+    return Walkthrough(net, label, trace, _checks(net, trace, label, regularizer, step),
+                       regularizer)
+
+
 def explain_backward(
     net: MLP | None = None,
     x: np.ndarray | None = None,
@@ -469,30 +550,17 @@ def explain_backward(
     file: TextIO | None = None,
     step: float = 1e-5,
 ) -> list[Check]:
-    """Print the forward and backward pass of one example step by step, with numbers.
+    """Print the forward and backward pass of one example step by step, with numbers: the
+    steps of :func:`walk_backward` (same arguments), each g beside its numeric gradient, their
+    relative error and, for Problem 1's network, its closed form.
 
-    Every g of the algorithm (and every parameter gradient) is printed beside its numeric
-    gradient by centred differences with step ``step``, and their largest relative error; for
-    Problem 1's network (one sigmoid hidden layer) the closed form of Q1.1-Q1.5 too.
-
-    net: an MLP with ``output='sigmoid'`` (default: :func:`example_network`, the 3-3-1 network,
-    with its x and y); x: (D,) or (D, 1); y: label in [0, 1]. Prints to ``file`` (default
-    standard output) unless ``verbose=False``. ``fused`` and ``regularizer`` are passed to
-    :func:`backward`. Returns the :class:`Check` of every step, in the order printed.
+    Prints to ``file`` (default standard output) unless ``verbose=False``. Returns the
+    :class:`Check` of every step, in the order printed.
     """
-    if net is None:
-        if x is not None or y is not None:
-            raise ValueError("x and y need a net; give all three or none")
-        net, x, y = example_network()
-    net = _check_net(net)
-    if x is None or y is None:
-        raise ValueError("give x and y with the net")
-    cache = forward(net, x)
-    trace = backward(net, cache, y, fused=fused, regularizer=regularizer)
-    checks = _checks(net, trace, _check_label(y), regularizer, step)
+    walk = walk_backward(net, x, y, fused=fused, regularizer=regularizer, step=step)
     if verbose:
-        _print(net, trace, _check_label(y), checks, regularizer, file or sys.stdout)
-    return checks
+        _print(walk, file or sys.stdout)
+    return walk.steps
 
 
 #: The closed forms as the printer labels them, keyed like ``closed_form_gradients``.
@@ -508,14 +576,8 @@ CLOSED_FORM_LABELS = {
 }
 
 
-def _print(
-    net: MLP,
-    trace: BackpropTrace,
-    y: float,
-    checks: Sequence[Check],
-    regularizer: Regularizer | None,
-    file: TextIO,
-) -> None:
+def _print(walk: Walkthrough, file: TextIO) -> None:
+    net, trace, y, checks = walk.net, walk.trace, walk.y, walk.steps
     cache, depth = trace.forward, trace.forward.num_layers
 
     def out(text: str = "") -> None:
@@ -538,25 +600,171 @@ def _print(
         row(f"h{k} = {f_name}(a{k})", cache.h[k])
     out(f"  y_hat = h{depth} = {cache.yhat:.8f},  y = {y:g}")
     out(f"  L(y_hat, y) = {trace.loss:.8f}   (computed from the logit a{depth})")
-    if regularizer is not None:
-        out(f"  J = L + {regularizer!r} penalty = {trace.objective:.8f}")
+    if walk.regularizer is not None:
+        out(f"  J = L + {walk.regularizer!r} penalty = {trace.objective:.8f}")
     out()
     out("Backward pass: each g of the algorithm, checked against the numeric gradient of J")
     for c in checks:
-        quantity = c.name.split()[0][len("grad_"):]
-        if quantity.startswith("a"):
-            out(f"  k = {quantity[1:]}")
-        updates_g = quantity[0] in "ahy"
-        out(f"    {'g <- ' if updates_g else ''}{c.name} = {c.formula}")
+        if c.quantity.startswith("a"):
+            out(f"  k = {c.quantity[1:]}")
+        out(f"    {'g <- ' if c.updates_g else ''}{c.name} = {c.formula}")
         out(f"        algorithm    {_fmt(c.analytic, 21)}")
         if c.closed_form is not None:
-            out(f"        closed form  {_fmt(c.closed_form, 21)}   "
-                f"[{CLOSED_FORM_LABELS[quantity]}]")
+            out(f"        closed form  {_fmt(c.closed_form, 21)}   [{c.closed_form_label}]")
         out(f"        numeric      {_fmt(c.numeric, 21)}")
         out(f"        largest relative error {c.rel_error:.1e}")
     worst = max(c.rel_error for c in checks)
     out()
     out(f"Largest relative error over all steps: {worst:.1e}")
+
+
+# -- the chain rule along one path --------------------------------------------------------------
+
+
+class ChainFactor(NamedTuple):
+    """One factor of the chain rule on the path from J down to one parameter entry: the
+    partial derivative (``derivative``, e.g. ``dh1_2/da1_2``), what it equals (``formula``), its
+    value, and the node of the computation graph the path reaches with it (``node``).
+
+    Names number units from 1, as the maths does: ``a1_2`` is unit 2 of a(1), ``W1_2,3`` the
+    weight from input 3 into hidden unit 2 (row 2, column 3 of W(1)), ``x_3`` input 3."""
+
+    derivative: str
+    formula: str
+    value: float
+    node: str
+
+
+def chain_rule(walk: Walkthrough, name: str, index: tuple[int, int]) -> list[ChainFactor]:
+    """The chain rule for one entry of a parameter, written out along its path in the graph.
+
+    In a network with one hidden layer and one output (Problem 1's, D-H-1) each parameter
+    entry reaches J along exactly one path, so its gradient is the product of the local
+    derivatives along it: for W(1)[i, j],
+    ``dJ/dy_hat * dy_hat/da2 * da2/dh1_i * dh1_i/da1_i * da1_i/dW1_i,j``. The factors are the
+    walk's own numbers (the first g, ``f'`` by the activations' backward rules, the weights
+    and the cached h's), and their product is ``walk.trace.grads[name][index]`` up to rounding.
+    A fused walk starts from ``dJ/da2 = y_hat - y``.
+
+    name: ``W1``, ``b1``, ``W2`` or ``b2``; index: ``(i, j)``, 0-based, in the problem set's
+    layout (``W1`` (H, D): row i holds the weights into hidden unit i; ``b1`` (H, 1); ``W2``
+    (1, H); ``b2`` (1, 1)). Returns the factors from J down to the parameter.
+    """
+    net, trace = walk.net, walk.trace
+    if net.num_layers != 2 or net.layer_sizes[-1] != 1 or walk.regularizer is not None:
+        raise ValueError("the chain rule along one path needs a network with one hidden layer "
+                         "and one output, without a regularizer (Problem 1's); got "
+                         f"{net!r}" + (" with a regularizer" if walk.regularizer else ""))
+    if name not in trace.grads:
+        raise ValueError(f"name must be one of {', '.join(trace.grads)}; got {name!r}")
+    shape = trace.grads[name].shape
+    if (not isinstance(index, tuple | list) or len(index) != 2
+            or not all(isinstance(v, int | np.integer) and 0 <= v < n
+                       for v, n in zip(index, shape, strict=True))):
+        raise ValueError(f"index must be (i, j) with 0 <= i < {shape[0]} and 0 <= j < "
+                         f"{shape[1]} for {name}; got {index!r}")
+    i, j = (int(v) for v in index)
+    cache = trace.forward
+    if trace.grad_yhat is None:
+        path = [ChainFactor("dJ/da2", "y_hat - y", float(trace.grad_a[2][0, 0]), "a2")]
+    else:
+        f2 = _local_derivative(net, 2, cache.h[2])
+        path = [ChainFactor("dJ/dy_hat", "(y_hat - y) / (y_hat (1 - y_hat))",
+                            float(trace.grad_yhat[0, 0]), "yhat"),
+                ChainFactor("dy_hat/da2", "f'(a2) = h2 (1 - h2)", float(f2[0, 0]), "a2")]
+    if name == "b2":
+        return path + [ChainFactor("da2/db2", "1", 1.0, "b2")]
+    unit = j + 1 if name == "W2" else i + 1
+    if name == "W2":
+        return path + [ChainFactor(f"da2/dW2_1,{unit}", f"h1_{unit}",
+                                   float(cache.h[1][j, 0]), f"W2_1,{unit}")]
+    f1 = _local_derivative(net, 1, cache.h[1])
+    sigmoid_rule = f" = h1_{unit} (1 - h1_{unit})" if net.activation == "sigmoid" else ""
+    path += [ChainFactor(f"da2/dh1_{unit}", f"W2_1,{unit}", float(net.params["W2"][i, 0]),
+                         f"h1_{unit}"),
+             ChainFactor(f"dh1_{unit}/da1_{unit}", f"f'(a1_{unit}){sigmoid_rule}",
+                         float(f1[i, 0]), f"a1_{unit}")]
+    if name == "b1":
+        return path + [ChainFactor(f"da1_{unit}/db1_{unit}", "1", 1.0, f"b1_{unit}")]
+    return path + [ChainFactor(f"da1_{unit}/dW1_{unit},{j + 1}", f"x_{j + 1}",
+                               float(cache.h[0][j, 0]), f"W1_{unit},{j + 1}")]
+
+
+def _local_derivative(net: MLP, k: int, h: np.ndarray) -> np.ndarray:
+    """f'(a(k)) for a column h(k) = f(a(k)), by the activation's backward rule (on ones)."""
+    return _activation(net, k).backward(np.ones_like(h), h)
+
+
+# -- any network, layer by layer ------------------------------------------------------------------
+
+
+class LayerStep(NamedTuple):
+    """One layer of a network's backward pass on one example, in the library's row layout.
+
+    index: the layer's position in ``net.layers``; layer: its ``repr``.
+    upstream: (1, D_out) the gradient of J with respect to the layer's output.
+    local: the layer's local derivative: for an affine layer ``x @ W + b`` its input x
+        (1, D_in), since d out_j / d W_ij = x_i (and d out / d x is W); for an elementwise
+        layer d out / d in (1, D): f'(a) for an activation, 0 or 1 / (1 - p) for dropout.
+    downstream: (1, D_in) the gradient with respect to its input: upstream * local for an
+        elementwise layer, upstream @ W.T for an affine one.
+    grads: the layer's parameter gradients by the network's names (``W1``, ``b1``), shaped like
+        ``net.params``; checks: each one's numeric check (:func:`mlp.gradcheck.gradient_check`).
+    """
+
+    index: int
+    layer: str
+    upstream: np.ndarray
+    local: np.ndarray | None
+    downstream: np.ndarray
+    grads: dict[str, np.ndarray]
+    checks: dict[str, ParameterCheck]
+
+
+def layer_steps(net: MLP, x: object, y: object) -> tuple[float, list[LayerStep]]:
+    """The backward pass of any :class:`mlp.MLP` (softmax, sigmoid or linear output) on one
+    example, layer by layer from the output down, each layer's gradients checked numerically.
+
+    x: (D,) one example; y: its target as the network's output takes one (a label, or a number
+    or (C,) numbers for a regression). Runs in training mode: dropout drops, with the mask the
+    numeric check uses (``frozen_dropout``), and the network's random generator is left as it
+    was. Networks with batch norm are refused: on one example its batch statistics are that
+    example itself, so nothing flows back through it. Returns (data loss J, the steps from the
+    last layer to the first); the data loss has no penalty.
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an mlp.MLP; got {type(net).__name__}")
+    if any(isinstance(layer, BatchNorm) for layer in net.layers):
+        raise ValueError("the network has batch norm: on one example its batch statistics are "
+                         "the example itself (x - mean = 0), so nothing flows back through it; "
+                         "turn batch norm off to follow one example")
+    X = check_X(np.asarray(x).reshape(1, -1), net.input_size, "x", net.dtype)
+    target = np.asarray(y)
+    Y = net.head.check_targets(target.reshape(1, *target.shape), 1, net.output_size)
+    with net.lock:
+        # The check and the walk below each start from the generator's state as it is now
+        # (frozen_dropout puts it back), so both draw the same dropout mask.
+        checks = gradient_check(net, X, Y)
+        with net.frozen_dropout():
+            inputs, h = [], np.asarray(X, dtype=net.dtype)
+            for layer in net.layers:
+                inputs.append(h)
+                h = layer.forward(h, True)
+            loss, g = net.head.loss(h, Y)
+            names = {id(layer): [] for layer in net.layers}
+            for name, layer, key in net.param_slots():
+                names[id(layer)].append((name, key))
+            steps = []
+            for index in range(len(net.layers) - 1, -1, -1):
+                layer, upstream = net.layers[index], g.copy()
+                affine = bool(layer.params)
+                local = inputs[index].copy() if affine else layer.backward(np.ones_like(g))
+                g = layer.backward(g, True)
+                steps.append(LayerStep(
+                    index, repr(layer), upstream, None if local is None else local.copy(),
+                    g.copy(), {name: layer.grads[key].copy() for name, key in names[id(layer)]},
+                    {name: checks[name] for name, _ in names[id(layer)]}))
+    return float(loss), steps
 
 
 # -- Q1.6: backprop without the forward pass's cache ---------------------------------------------

@@ -24,8 +24,18 @@ from .serialization import save_checkpoint
 from .training import Callback, TrainState
 from .viz import unit_activity
 
-__all__ = ["Callback", "ProgressBar", "Checkpoint", "ActivityMonitor", "EpochLog",
+__all__ = ["Callback", "Watch", "ProgressBar", "Checkpoint", "ActivityMonitor", "EpochLog",
            "EarlyStopping"]
+
+
+class Watch(Callback):
+    """Keeps the run's :class:`TrainState` at hand, so that a run ending in an exception (a
+    :class:`~mlp.training.DivergenceError`) still shows its history until then."""
+
+    state: TrainState | None = None
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self.state = state
 
 
 class ProgressBar(Callback):

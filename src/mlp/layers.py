@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import initializers as _init
+from ._validation import is_sparse
 
 LEAKY_RELU_SLOPE = 0.01
 #: sigmoid outputs below this or above 1 minus it, and tanh outputs beyond 1 minus it in size,
@@ -49,15 +50,26 @@ def buffer(scratch: Scratch, key: str, shape: tuple[int, ...], dtype: np.dtype) 
 # -- the affine map ---------------------------------------------------------------------------
 
 
+def _sparse_product(x, W: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``x @ W`` for a sparse x, into ``out`` if given: SciPy multiplies only the stored
+    entries, and its result is dense."""
+    product = np.asarray(x @ W)
+    if out is None:
+        return product
+    np.copyto(out, product)
+    return out
+
+
 def linear_forward(
     x: np.ndarray, W: np.ndarray, b: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
     """Affine map ``x @ W + b``.
 
-    x: (N, D) inputs; W: (D, M) weights; b: (M,) biases; out: optional (N, M) array to write
-    into. Returns (N, M).
+    x: (N, D) inputs, dense or a SciPy CSR/CSC matrix (the product never densifies it);
+    W: (D, M) weights; b: (M,) biases; out: optional (N, M) array to write into.
+    Returns (N, M), dense.
     """
-    out = np.matmul(x, W, out=out)
+    out = _sparse_product(x, W, out) if is_sparse(x) else np.matmul(x, W, out=out)
     out += b
     return out
 
@@ -77,7 +89,10 @@ def linear_backward(
     first layer's input is the data).
     """
     dx_out, dW_out, db_out = out if out is not None else (None, None, None)
-    dW = np.matmul(x.T, dout, out=dW_out)
+    if is_sparse(x):
+        dW = _sparse_product(x.T, dout, dW_out)
+    else:
+        dW = np.matmul(x.T, dout, out=dW_out)
     db = np.sum(dout, axis=0, out=db_out)
     dx = np.matmul(dout, W.T, out=dx_out) if need_dx else None
     return dx, dW, db
@@ -210,8 +225,8 @@ ACTIVATIONS: dict[str, ActivationFunction] = {
     "tanh": ActivationFunction(tanh_forward, tanh_backward, tanh_flat, saturating=True),
 }
 
-#: Activations a hidden layer of ``MLP(...)`` may use (the identity would collapse the network to
-#: one affine map; build such networks with ``MLP.from_layers``).
+#: The activations the command, the tuner and the playground offer for hidden layers. ``MLP(...)``
+#: also takes ``identity`` (scikit-learn's), which makes the hidden layers one affine map.
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu")
 
 

@@ -10,6 +10,8 @@ sigmoid / binary_...    (N,) 0/1 labels (C = 1), or   mean over all entries of t
 linear / mse            (N,) or (N, C) floats         mean over all N*C entries of (s - y)^2 / 2
 linear / huber          (N,) or (N, C) floats         mean over all N*C entries of PyTorch's
                                                       Huber loss with ``delta``
+exp / poisson           (N,) or (N, C) floats >= 0    mean over all N*C entries of half the
+                                                      Poisson deviance of exp(s)
 ======================  ============================  ==========================================
 
 ``mse`` follows scikit-learn's convention (half the mean squared error, so that its gradient is
@@ -165,6 +167,27 @@ def huber(
     np.clip(diff, -delta, delta, out=diff)
     diff /= diff.size
     return _weighted(per_entry, diff, weight)
+
+
+def half_poisson_deviance(
+    scores: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:
+    """Half the Poisson deviance (scikit-learn's ``poisson`` loss) from log-means: with
+    ``mu = exp(s)``, ``y log(y / mu) - y + mu`` per entry (0 log 0 = 0), averaged over all N*C
+    entries. The log link is the canonical one, so the gradient is ``(mu - y) / (N C)``.
+
+    scores: (N, C) log-means s; y: (N,) for C = 1, or (N, C), counts or rates >= 0; weight:
+    optional (N,) row weights of mean 1. Returns ``(loss, dscores)``.
+    """
+    target = y.reshape(scores.shape)
+    mu = np.exp(scores)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ylogy = np.where(target > 0, target * np.log(np.where(target > 0, target, 1)), 0.0)
+    per_entry = ylogy - target * scores - target + mu
+    grad = np.subtract(mu, target, out=out)
+    grad /= grad.size
+    return _weighted(per_entry, grad, weight)
 
 
 class Head:
@@ -326,11 +349,42 @@ class LinearHead(Head):
         return {"output": "linear", "loss": self.loss_name, "huber_delta": self.delta}
 
 
+class PoissonHead(LinearHead):
+    """Regression of counts or rates with the log link (scikit-learn's ``loss='poisson'``):
+    the scores are log-means, the predictions ``exp(scores)``, the loss half the Poisson
+    deviance; targets must be >= 0."""
+
+    output = "exp"
+
+    def __init__(self) -> None:
+        self.loss_name, self.delta = "poisson", 1.0
+
+    def loss(self, scores, y, scratch=None, weight=None):
+        out = buffer(scratch, "dscores", scores.shape, scores.dtype)
+        return half_poisson_deviance(scores, y, out, weight)
+
+    def predict(self, scores):
+        return super().predict(np.exp(scores))
+
+    def random_targets(self, rng, n, output_size):
+        return rng.poisson(2.0, size=(n, output_size) if output_size > 1 else n).astype(float)
+
+    def check_targets(self, y, n, output_size, name="y"):
+        y = super().check_targets(y, n, output_size, name)
+        if y.size and y.min() < 0:
+            raise ValueError(f"{name} must be >= 0 for the Poisson loss (counts or rates); got "
+                             f"{y.min():g}")
+        return y
+
+    def config(self):
+        return {"output": "exp", "loss": "poisson"}
+
+
 OUTPUTS: dict[str, type[Head]] = {"softmax": SoftmaxHead, "sigmoid": SigmoidHead,
-                                  "linear": LinearHead}
+                                  "linear": LinearHead, "exp": PoissonHead}
 #: The losses each output allows; the first is its default.
 OUTPUT_LOSSES = {"softmax": ("cross_entropy",), "sigmoid": ("binary_cross_entropy",),
-                 "linear": ("mse", "huber")}
+                 "linear": ("mse", "huber"), "exp": ("poisson",)}
 
 
 def output_head(task: str, n: int) -> tuple[str, int]:

@@ -20,6 +20,7 @@ from ._validation import (
     check_positive,
     check_sample_weight,
     check_X,
+    is_sparse,
 )
 from .layers import (
     HIDDEN_ACTIVATIONS,
@@ -92,11 +93,20 @@ class Workspace:
     and the penalties' gradients."""
 
     def __init__(self, model: MLP, n: int) -> None:
-        self.n = n
-        self.batch = np.empty((n, model.input_size), model.dtype)
+        self.n, self._shape, self._dtype = n, (n, model.input_size), model.dtype
+        self._batch: np.ndarray | None = None
         self.layers: list[dict[str, np.ndarray]] = [{} for _ in model.layers]
         self.head: dict[str, np.ndarray] = {}
         self.penalty: dict[str, np.ndarray] = {}
+
+
+    @property
+    def batch(self) -> np.ndarray:
+        """The buffer a batch is converted into, made on first use: sparse batches and batches
+        already in the network's dtype never need it."""
+        if self._batch is None:
+            self._batch = np.empty(self._shape, self._dtype)
+        return self._batch
 
 
 class MLP:
@@ -160,7 +170,7 @@ class MLP:
         activations = _per_layer("activation", activation, len(hidden_sizes), str)
         for i, name in enumerate(activations):
             check_choice(f"activation[{i}]" if not isinstance(activation, str) else "activation",
-                         name, HIDDEN_ACTIVATIONS)
+                         name, (*HIDDEN_ACTIVATIONS, "identity"))
         rates = _per_layer("dropout", dropout, len(hidden_sizes), numbers.Real)
         rates = [check_rate(r) for r in rates]
         if not isinstance(batch_norm, bool | np.bool_):
@@ -337,17 +347,27 @@ class MLP:
         for N rows, every array is written into its buffers (and overwritten by the next call).
         """
         if work is None:
-            h = np.asarray(X, dtype=self.dtype)
+            h = self._sparse_input(X) if is_sparse(X) else np.asarray(X, dtype=self.dtype)
             scratches: Sequence[Scratch] = [None] * len(self.layers)
         else:
             scratches = work.layers
             h = X
-            if X.dtype != self.dtype:
+            if is_sparse(X):
+                h = self._sparse_input(X)
+            elif X.dtype != self.dtype:
                 h = work.batch
                 np.copyto(h, X, casting="unsafe")  # uint8 pixels -> float, batch by batch
         for layer, scratch in zip(self.layers, scratches, strict=True):
             h = layer.forward(h, training, scratch)
         return h
+
+    def _sparse_input(self, X):
+        """A sparse batch in the network's dtype, still sparse: only a first :class:`Dense`
+        layer multiplies it as it is (the other layers work on dense arrays)."""
+        if not isinstance(self.layers[0], Dense):
+            raise TypeError(f"sparse input needs a Dense first layer; this network's first "
+                            f"layer is {type(self.layers[0]).__name__}: pass X.toarray()")
+        return X if X.dtype == self.dtype else X.astype(self.dtype)
 
     def backward(self, dscores: np.ndarray, work: Workspace | None = None) -> dict[str, np.ndarray]:
         """Gradients of the data loss from ``dscores (N, C)``, through the last ``forward``
@@ -464,22 +484,27 @@ class MLP:
         n = X.shape[0]
         chunk = min(EVAL_CHUNK, n)
         scratches = [{} for _ in self.layers]
+        sparse = is_sparse(X)
         # One conversion buffer for every chunk: a fresh 1.6 MB array per chunk would cost its
         # page faults again each time.
-        rows = np.empty((chunk, self.input_size), dtype=self.dtype)
+        rows = None if sparse else np.empty((chunk, self.input_size), dtype=self.dtype)
         scores = np.empty((n, self.output_size), dtype=self.dtype)
         for start in range(0, n, chunk):
             block = X[start : start + chunk]
-            h = rows[: len(block)]
-            np.copyto(h, block, casting="unsafe")
+            if sparse:
+                h = self._sparse_input(block)
+            else:
+                h = rows[: len(block)]
+                np.copyto(h, block, casting="unsafe")
             for layer, scratch in zip(self.layers, scratches, strict=True):
                 h = layer.forward(h, False, scratch)
-            scores[start : start + len(h)] = h
+            scores[start : start + h.shape[0]] = h
         return scores
 
     def hidden_outputs(self, X: np.ndarray) -> list[tuple[Activation, np.ndarray]]:
         """Each activation layer with its inference-mode output on a trusted batch X (N, D)."""
-        h, outputs = np.asarray(X, dtype=self.dtype), []
+        h = self._sparse_input(X) if is_sparse(X) else np.asarray(X, dtype=self.dtype)
+        outputs = []
         for layer in self.layers:
             h = layer.forward(h, False)
             if isinstance(layer, Activation):

@@ -10,7 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_nonnegative, check_positive, check_sample_weight, check_X
+from ._validation import (
+    check_nonnegative,
+    check_positive,
+    check_sample_weight,
+    check_X,
+    is_sparse,
+)
 from .layers import buffer
 from .losses import row_weights
 from .optim import SGD, Constant, ExponentialDecay, Optimizer, Schedule
@@ -32,11 +38,13 @@ class DivergenceError(FloatingPointError):
     """Training diverged: a non-finite loss, gradient or parameter, or a loss grown beyond
     ``GROWTH_LIMIT`` times its first value. ``epoch`` and ``iteration`` (1-based) say where;
     the parameters are left at their last good values (the initial ones if the first step
-    failed), and the message names the likely cause from the run's settings."""
+    failed), and the message names the likely cause from the run's settings. ``nonfinite``:
+    whether a value became NaN or inf (False: the loss only grew beyond the limit)."""
 
     def __init__(self, epoch: int, iteration: int, problem: str, cause: str,
-                 restored: bool) -> None:
+                 restored: bool, nonfinite: bool = True) -> None:
         self.epoch, self.iteration, self.cause = epoch, iteration, cause
+        self.problem, self.nonfinite = problem, nonfinite
         kept = ("The parameters were restored to their values before the step that diverged."
                 if restored else "The parameters are still the ones training started with.")
         super().__init__(f"training diverged at epoch {epoch}, iteration {iteration}: "
@@ -64,6 +72,7 @@ class TrainState:
     stop: bool = False
     batch_size: int = 0
     data: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
+    shuffle: bool = True
 
     def __post_init__(self) -> None:
         if not self.history:
@@ -142,7 +151,8 @@ def data_fingerprint(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | N
     import hashlib  # here, not at the top: it loads OpenSSL (3.5 MB) that training rarely needs
 
     digest = hashlib.blake2b(digest_size=8)
-    for a in (X, y) if sample_weight is None else (X, y, sample_weight):
+    arrays = (X.data, X.indices, X.indptr) if is_sparse(X) else (X,)
+    for a in (*arrays, y) if sample_weight is None else (*arrays, y, sample_weight):
         digest.update(f"{a.shape}{a.dtype}".encode())
         digest.update(memoryview(np.ascontiguousarray(a)).cast("B"))
     return digest.hexdigest()
@@ -195,7 +205,8 @@ def _shuffled_batches(X, y, w, order, batch_size, iterations):
 def likely_cause(model, X: np.ndarray, learning_rate: float, terms: list[Regularizer]) -> str:
     """The settings most likely to blame for a diverging run, most specific first."""
     causes = []
-    scale = float(np.max(np.abs(X))) if X.size else 0.0
+    values = X.data if is_sparse(X) else X
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
     if scale > 1e3:
         causes.append(f"the inputs are large (up to {scale:.3g} in size): scale them to about "
                       "[-1, 1] or [0, 1]")
@@ -400,11 +411,16 @@ class _Loop:
         with self.model.lock:
             return self._step(X_batch, y_batch, w_batch, lr, epoch, it)
 
-    def _step(self, X_batch, y_batch, w_batch, lr: float, epoch: int, it: int) -> float:
+    def objective(self, X_batch, y_batch, w_batch) -> tuple[float, dict[str, np.ndarray]]:
+        """The objective of a batch at the current parameters: data loss plus penalties, and
+        its gradients, which are views into the flat gradient ``self.flat.grad``."""
         weight = None if w_batch is None else row_weights(w_batch, self.model.dtype)
         loss, grads = self.model.data_loss(X_batch, y_batch, self.work, weight)
         grads = self.flat.gather(grads)
-        loss += self._penalties(grads)
+        return loss + self._penalties(grads), grads
+
+    def _step(self, X_batch, y_batch, w_batch, lr: float, epoch: int, it: int) -> float:
+        loss, grads = self.objective(X_batch, y_batch, w_batch)
         gW1 = grads["W1"]
         grad_norm = math.sqrt(float(np.vdot(gW1, gW1)))
         if not (math.isfinite(loss) and math.isfinite(grad_norm)) or self.first_loss is None or (
@@ -444,7 +460,8 @@ class _Loop:
             self.growth_bound = GROWTH_LIMIT * max(loss, 1.0)
         elif loss > self.growth_bound:
             self.diverged(epoch, it, f"the loss grew to {loss:.3g}, more than {GROWTH_LIMIT:g} "
-                                     f"times its first value ({self.first_loss:.3g})", lr)
+                                     f"times its first value ({self.first_loss:.3g})", lr,
+                          nonfinite=False)
 
     def check_parameters(self, lr: float, epoch: int, it: int) -> None:
         """The last update of an epoch has no next loss to reveal it: check it directly."""
@@ -454,15 +471,19 @@ class _Loop:
                        if not np.isfinite(v).all())
             self.diverged(epoch, it, f"{bad} became non-finite in the update", lr)
 
-    def diverged(self, epoch: int, it: int, problem: str, lr: float) -> None:
+    def diverged(self, epoch: int, it: int, problem: str, lr: float,
+                 nonfinite: bool = True) -> None:
         if self.stepped:
             self.flat.undo()
         cause = likely_cause(self.model, self.X, lr, self.terms)
-        raise DivergenceError(epoch, it, problem, cause, restored=self.stepped)
+        raise DivergenceError(epoch, it, problem, cause, restored=self.stepped,
+                              nonfinite=nonfinite)
 
 
-def _end_of_epoch(state: TrainState, loop: _Loop, data, last_batch, epoch_loss: float) -> None:
-    """The per-epoch history: mean batch objective, validation loss, and the score."""
+def _end_of_epoch(state: TrainState, loop: _Loop, data, last_batch, epoch_loss: float,
+                  train_scores: np.ndarray | None = None) -> None:
+    """The per-epoch history: mean batch objective, validation loss, and the score
+    (from ``train_scores``, the network's scores of ``last_batch``, when the caller has them)."""
     model, history = state.model, state.history
     X, y, X_val, y_val, _ = data
     metric = model.head.metric
@@ -470,8 +491,9 @@ def _end_of_epoch(state: TrainState, loop: _Loop, data, last_batch, epoch_loss: 
     # Classifiers keep the problem set's cheap score on the last batch; a regression's R^2
     # on one batch says little, so it is taken on the whole training set.
     X_score, y_score = last_batch[:2] if metric == "acc" else (X, y)
-    history[f"train_{metric}_history"].append(
-        model.head.score(model.trusted_scores(X_score), y_score))
+    if train_scores is None:
+        train_scores = model.trusted_scores(X_score)
+    history[f"train_{metric}_history"].append(model.head.score(train_scores, y_score))
     if X_val is not None:
         val_scores = model.trusted_scores(X_val)
         history[f"val_{metric}_history"].append(model.head.score(val_scores, y_val))
@@ -506,13 +528,16 @@ def train(
     callbacks: list[Callback] | tuple[Callback, ...] = (),
     resume: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
     sample_weight: np.ndarray | None = None,
+    shuffle: bool = True,
 ) -> dict[str, list[float]]:
-    """Train ``model`` in place with minibatch stochastic gradient descent.
+    """Train ``model`` in place with minibatch stochastic gradient descent (full-batch L-BFGS
+    on the same objective: :func:`mlp.train_lbfgs`).
 
-    Each epoch draws a fresh permutation of the N training examples and cuts it into
-    ``max(N // batch_size, 1)`` batches (a remainder smaller than a batch is left out of that
-    epoch). The objective of a batch is its mean loss, plus ``0.5 * reg * sum ||W||^2`` (the
-    problem set's convention), plus ``regularizer``'s penalty if one is given.
+    Each epoch draws a fresh permutation of the N training examples (``shuffle=False``: takes
+    them in order) and cuts it into ``max(N // batch_size, 1)`` batches (a remainder smaller
+    than a batch is left out of that epoch). The objective of a batch is its mean loss, plus
+    ``0.5 * reg * sum ||W||^2`` (the problem set's convention), plus ``regularizer``'s penalty
+    if one is given.
 
     X: (N, D) any real dtype (uint8 pixels are converted batch by batch); y: targets as the
     model's output expects (see :mod:`mlp.losses`); X_val, y_val: optional validation set.
@@ -553,7 +578,9 @@ def train(
     num_epochs = check_positive("num_epochs", num_epochs, integer=True)
     batch_size = check_positive("batch_size", batch_size, integer=True)
     if optimizer is not None and not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an mlp.optim.Optimizer; got {type(optimizer).__name__}")
+        hint = " (for L-BFGS call mlp.train_lbfgs)" if optimizer == "lbfgs" else ""
+        raise TypeError(f"optimizer must be an mlp.optim.Optimizer{hint}; got "
+                        f"{type(optimizer).__name__}")
     if schedule is not None and not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be an mlp.optim.Schedule; got {type(schedule).__name__}")
     if proximal and regularizer is None:
@@ -567,8 +594,10 @@ def train(
 
     n = X.shape[0]
     data = (X, y) if sample_weight is None else (X, y, sample_weight)
+    if not isinstance(shuffle, bool | np.bool_):
+        raise TypeError(f"shuffle must be True or False; got {shuffle!r}")
     state = TrainState(model, optimizer or SGD(), num_epochs, max(n // batch_size, 1),
-                       batch_size=batch_size, data=data)
+                       batch_size=batch_size, data=data, shuffle=bool(shuffle))
     if resume is not None:
         state.restore(*resume)
     loop = _Loop(state, X, terms, terms[:-1] if proximal else terms,
@@ -587,7 +616,7 @@ def _run(state: TrainState, loop: _Loop, data, base_lr: float, schedule: Schedul
     for cb in callbacks:
         cb.on_train_begin(state)
     for epoch in range(state.epoch + 1, state.num_epochs + 1):
-        order = state.model.permutation(n)
+        order = state.model.permutation(n) if state.shuffle else np.arange(n)
         epoch_loss = 0.0
         for it, batch in enumerate(_shuffled_batches(X, y, w, order, state.batch_size, iterations)):
             lr = base_lr * schedule(epoch - 1 + it / iterations)

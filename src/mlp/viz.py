@@ -24,6 +24,8 @@ from .metrics import confusion_matrix
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+    from .lrfind import LRFinderResult
+
 __all__ = [
     "plot_stats",
     "visualize_grid",
@@ -32,6 +34,7 @@ __all__ = [
     "plot_confusion_matrix",
     "unit_activity",
     "plot_unit_activity",
+    "plot_lr_find",
     "SATURATION",
 ]
 
@@ -292,4 +295,49 @@ def plot_unit_activity(
                     transform=ax.transAxes, color="grey")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+# -- the learning-rate range test ---------------------------------------------------------------
+
+
+def plot_lr_find(result: LRFinderResult, title: str | None = None) -> Figure:
+    """A range test's loss against the rate on a log axis: each batch's loss faint, the smoothed
+    loss bold, the suggested rate marked, the rule written below.
+
+    result: what :func:`mlp.lrfind.find_learning_rate` returned (K steps). The y axis stops a
+    little above the highest smoothed loss before its minimum, so that a diverging tail shows as
+    the curve turning up rather than squashing the rest.
+    """
+    import textwrap
+
+    rates = np.asarray(result.rates, dtype=float)
+    raw = np.asarray(result.losses, dtype=float)
+    smooth = np.asarray(result.smoothed, dtype=float)
+    if not (rates.size and rates.shape == raw.shape == smooth.shape):
+        raise ValueError(f"result must hold as many rates, losses and smoothed losses, at least "
+                         f"one; got {rates.size}, {raw.size}, {smooth.size}")
+    fig = _figure(7, 4.6)
+    ax = fig.add_subplot()
+    ax.plot(rates, raw, color="C0", alpha=0.3, lw=0.8, label="loss per batch")
+    ax.plot(rates, smooth, color="C0", lw=2.2, label="smoothed loss")
+    s = result.suggestion
+    ax.axvline(s, color="C3", ls="--", lw=1.2, label=f"suggested rate {s:.3g}")
+    ax.plot([s], [np.interp(np.log(s), np.log(rates), smooth)], "o", color="C3")
+    ax.set_xscale("log")
+    finite = smooth[np.isfinite(smooth)]
+    if finite.size:
+        before = smooth[: int(np.nanargmin(smooth)) + 1]
+        low = float(np.nanmin(np.r_[raw[np.isfinite(raw)], finite]))
+        high = float(np.nanmax(before))
+        ax.set_ylim(low - 0.05 * (high - low + 1e-12), high + 0.25 * (high - low + 1e-12))
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss")
+    ax.set_title(title or "Learning-rate range test"
+                 + (" (stopped: the loss diverged)" if result.stopped_early else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    fig.text(0.01, 0.0, textwrap.fill(f"Suggestion: {result.rule}.", 110), fontsize=8,
+             va="bottom", color="dimgrey")
+    fig.get_layout_engine().set(h_pad=0.25)
     return fig

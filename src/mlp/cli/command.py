@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from .. import __version__
 from ..run.errors import EXPECTED, UsageError, fail, missing_optional
 from .assignment import register as assignment
+from .doctor import register as doctor
 from .evaluate import register as evaluate
+from .export import register as export
 from .gradcheck import register as gradcheck
 from .grade import register as grade
 from .info import register as info
+from .lr_find import register as lr_find
 from .options import Parser
 from .playground import register as playground
 from .predict import register as predict
@@ -20,7 +23,8 @@ from .train import register as train
 from .tune import register as tune
 
 #: Each subcommand's module adds its parser (and the function that runs it).
-SUBCOMMANDS = (train, evaluate, predict, gradcheck, info, playground, tune, assignment, grade)
+SUBCOMMANDS = (train, evaluate, predict, export, gradcheck, info, playground, tune, assignment,
+               grade, doctor, lr_find)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..run.data import load_training_data
+from ..run.doctor import doctor_line, examine
 from ..run.folders import Folders, check_out_folder, check_writable_file
-from ..run.outcome import summary_line, write_run
+from ..run.outcome import Diverged, summary_line, write_diverged, write_run
 from ..run.settings import SETTINGS, Setting, from_values
 from ..run.text import arch
 from ..run.training import (
@@ -27,7 +28,9 @@ DESCRIPTION = (
     "Writes into the output folder: model.npz, metrics.json, history.csv (per epoch), "
     "iterations.csv (per iteration), pictures (stats.png, weights.png, confusion_matrix.png, "
     "unit_activity.png) and a checkpoint after every epoch (resume a killed run with --resume). "
-    "With no options it trains on the bundled MNIST subset in a few seconds.")
+    "With no options it trains on the bundled MNIST subset in a few seconds. A run that does "
+    "not learn ends with a line naming what 'mlp doctor' finds (a run that diverges keeps its "
+    "metrics.json and history for it).")
 
 
 def register(sub) -> None:
@@ -109,15 +112,29 @@ def run(args: argparse.Namespace) -> int:
         check_out_folder(out, Path(args.resume) if args.resume else None)  # now it is ours
         if checkpoint is None and not args.no_checkpoint:
             checkpoint = out / "checkpoint.npz"
-        outcome = run_training(model, settings, data, saved=saved, snapshot=snapshot,
-                               checkpoint=checkpoint, progress=not args.quiet)
+        try:
+            outcome = run_training(model, settings, data, saved=saved, snapshot=snapshot,
+                                   checkpoint=checkpoint, progress=not args.quiet)
+        except Diverged as exc:  # the error line follows; what the run saw stays for the doctor
+            exc.outcome.metrics["data"] = data.info
+            write_diverged(out, exc.outcome, started)
+            _doctor(out, quiet=args.quiet)
+            raise
         outcome.metrics["data"] = data.info
         del data  # the images are not needed for the pictures: free them first
         written = write_run(out, outcome, plots=not args.no_plots, started=started)
     _echo(summary_line(outcome), quiet=args.quiet)
     _echo(f"wrote {out}/: {' '.join(written)}"
           + (f"; checkpoint {checkpoint}" if checkpoint is not None else ""), quiet=args.quiet)
+    _doctor(out, quiet=args.quiet)
     return 0
+
+
+def _doctor(out: Path, quiet: bool) -> None:
+    """``mlp doctor``'s line naming what it finds in the run, if it finds anything."""
+    line = None if quiet else doctor_line(examine(out), out)
+    if line:
+        print(line, flush=True)
 
 
 def fetch_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -19,12 +19,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ..callbacks import copy_weights, put_back
+from ..callbacks import Watch, copy_weights, put_back
 from ..initializers import INITIALIZERS
 from ..network import MLP
 from ..optim import SGD, Adam, Constant, Optimizer, Schedule
 from ..serialization import save as save_model
-from ..training import Callback, TrainState, train
+from ..training import Callback, DivergenceError, TrainState, train
+from ._lrfind import lr_find as _lr_find
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data
@@ -34,10 +35,14 @@ except ImportError:  # pragma: no cover - scikit-learn 1.4 and 1.5
         return estimator._validate_data(X, y, reset=reset, **options)
 
 
-#: scikit-learn's activation names -> the library's ('identity' has no counterpart).
-ACTIVATIONS = {"relu": "relu", "logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh",
-               "leaky_relu": "leaky_relu"}
+#: scikit-learn's activation names -> the library's.
+ACTIVATIONS = {"identity": "identity", "relu": "relu", "logistic": "sigmoid",
+               "sigmoid": "sigmoid", "tanh": "tanh", "leaky_relu": "leaky_relu"}
+SOLVERS = ("lbfgs", "sgd", "adam")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
+#: scikit-learn's message for a fit whose parameters became NaN or inf.
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+              "values and need to be preprocessed.")
 #: scikit-learn's ``adaptive`` rate stops training once it has fallen to this value.
 MIN_ADAPTIVE_RATE = 1e-6
 
@@ -120,6 +125,32 @@ class StoppingRule(Callback):
         if self._best_arrays is not None:
             put_back(state.model, self._best_arrays)
 
+    def diverged(self, model: MLP) -> None:
+        """The run diverged in an epoch: with a validation score, record NaN for it (as
+        scikit-learn does) and go back to the best epoch's parameters."""
+        self.count += 1
+        if self.score is not None:
+            self.scores.append(math.nan)
+            if self._best_arrays is not None:
+                put_back(model, self._best_arrays)
+
+
+class _Recorder(Watch):
+    """:class:`mlp.callbacks.Watch` (the history of a run that ends in an exception), printing
+    scikit-learn's line per epoch when verbose."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        return self.state.history
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self.verbose:
+            print(f"Iteration {state.epoch}, loss = {state.history['train_loss_history'][-1]:.8f}",
+                  flush=True)
+
 
 def _check_number(name: str, value: object, low: float, high: float = math.inf, *,
                   integer: bool = False, low_open: bool = False, high_open: bool = False) -> None:
@@ -156,17 +187,14 @@ class BaseMLP(BaseEstimator):
             raise ValueError("The 'hidden_layer_sizes' parameter must be a positive int or a "
                              f"sequence of positive ints; got {self.hidden_layer_sizes!r}.")
         if self.activation not in ACTIVATIONS:
-            extra = (" (for a linear model use hidden_layer_sizes=())"
-                     if self.activation == "identity" else "")
             raise ValueError(f"The 'activation' parameter must be one of "
-                             f"{', '.join(map(repr, ACTIVATIONS))}; got "
-                             f"{self.activation!r}{extra}.")
+                             f"{', '.join(map(repr, ACTIVATIONS))}; got {self.activation!r}.")
         if self.init not in INITIALIZERS:
             raise ValueError(f"The 'init' parameter must be one of {INITIALIZERS}; got "
                              f"{self.init!r}.")
-        if self.solver not in ("sgd", "adam"):
-            raise ValueError(f"The 'solver' parameter must be 'sgd' or 'adam' (this library "
-                             f"trains by minibatches; no 'lbfgs'); got {self.solver!r}.")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"The 'solver' parameter must be one of "
+                             f"{', '.join(map(repr, SOLVERS))}; got {self.solver!r}.")
         if not (self.batch_size == "auto" or isinstance(self.batch_size, numbers.Integral)
                 and not isinstance(self.batch_size, bool) and self.batch_size >= 1):
             raise ValueError("The 'batch_size' parameter must be 'auto' or a positive int; "
@@ -178,8 +206,17 @@ class BaseMLP(BaseEstimator):
         _check_number("learning_rate_init", self.learning_rate_init, 0, low_open=True)
         _check_number("power_t", self.power_t, 0)
         _check_number("max_iter", self.max_iter, 1, integer=True)
+        _check_number("max_fun", self.max_fun, 1, integer=True)
         _check_number("tol", self.tol, 0)
-        _check_number("n_iter_no_change", self.n_iter_no_change, 1, integer=True)
+        if self.n_iter_no_change != math.inf:  # inf: never stop for want of progress
+            _check_number("n_iter_no_change", self.n_iter_no_change, 1, integer=True)
+        if not isinstance(self.shuffle, bool | np.bool_):
+            raise ValueError(f"The 'shuffle' parameter must be True or False; got "
+                             f"{self.shuffle!r}.")
+        if self.dtype is not None and _float_dtype(self.dtype) is None:
+            raise ValueError(f"The 'dtype' parameter must be None (the input's: float32 stays "
+                             f"float32, anything else trains in float64), 'float32' or "
+                             f"'float64'; got {self.dtype!r}.")
         _check_number("validation_fraction", self.validation_fraction, 0, 1,
                       low_open=True, high_open=True)
         _check_number("momentum", self.momentum, 0, 1, high_open=True)
@@ -200,29 +237,60 @@ class BaseMLP(BaseEstimator):
     # -- fitting -----------------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None):
-        """Train on X (N, D), y, with optional sample_weight (N,) >= 0. Returns self."""
+        """Train on X (N, D) dense or sparse (CSR/CSC), y, with optional sample_weight (N,) >= 0.
+        Returns self."""
         return self._fit(X, y, sample_weight, incremental=False)
+
+    def _can_partial_fit(self) -> bool:
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers; "
+                                 f"{self.solver!r} is not stochastic.")
+        return True
 
     def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
         self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True: it trains one "
+                             "epoch per call on the data it is given, with no validation set "
+                             "held out")
         first = not hasattr(self, "model_") or not (incremental or self.warm_start)
-        X, y = validate_data(self, X, y, reset=first, dtype=np.dtype(self.dtype),
+        rng = check_random_state(self.random_state)
+        X, targets, weights = self._prepare(X, y, sample_weight, rng, first, incremental,
+                                            classes)
+        if self._optimizer is None or not incremental:
+            self._optimizer = self._new_optimizer()
+        if self.solver == "lbfgs":
+            self._run_lbfgs(X, targets, weights)
+        else:
+            self._run(*self._split(X, targets, weights, rng, incremental), incremental)
+        return self
+
+    def _prepare(self, X, y, sample_weight, rng, first: bool, incremental: bool = False,
+                 classes=None) -> tuple:
+        """X, the network's targets and the row weights, checked; on a ``first`` fit, a new
+        network, its weights drawn from ``rng``'s first draw (what ``fit`` and ``lr_find``
+        share)."""
+        dtype = ([np.float64, np.float32] if self.dtype is None and first else
+                 self.model_.dtype if not first else _float_dtype(self.dtype))
+        X, y = validate_data(self, X, y, reset=first, dtype=dtype, accept_sparse=["csr", "csc"],
                              multi_output=True, y_numeric=self._y_numeric)
         targets = self._targets(y, first, classes)
         weights = self._weights(X, y, sample_weight, incremental)
-        rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         if first:
-            self._initialize(X.shape[1], seed)
+            self._initialize(X.shape[1], seed, X.dtype)
         elif self.model_.hidden_sizes != self._hidden:
             raise ValueError(f"warm_start continues the fitted network, whose hidden layers are "
                              f"{tuple(self.model_.hidden_sizes)}; got hidden_layer_sizes="
                              f"{self.hidden_layer_sizes!r} (set warm_start=False to start anew)")
-        if self._optimizer is None or not incremental:
-            self._optimizer = self._new_optimizer()
-        data = self._split(X, targets, weights, rng, incremental)
-        self._run(*data, incremental)
-        return self
+        return X, targets, weights
+
+    def lr_find(self, X, y, sample_weight=None, **kw):
+        """The learning-rate range test on the network a fresh ``fit`` would start from (the
+        estimator itself is left unchanged): an :class:`mlp.lrfind.LRFinderResult` whose
+        rates and suggestion are values of ``learning_rate_init``. See
+        :func:`mlp.estimators._lrfind.lr_find` for ``kw``."""
+        return _lr_find(self, X, y, sample_weight, **kw)
 
     def _weights(self, X, y, sample_weight, incremental: bool) -> np.ndarray | None:
         """sample_weight times the class weights, checked; None if there are neither."""
@@ -242,25 +310,36 @@ class BaseMLP(BaseEstimator):
     def _class_weights(self, y, incremental: bool) -> np.ndarray | None:
         return None
 
-    def _initialize(self, n_features: int, seed: int) -> None:
+    def _initialize(self, n_features: int, seed: int, dtype: np.dtype) -> None:
         output, size, loss = self._output()
-        self.model_ = MLP(n_features, self._hidden, size, activation=ACTIVATIONS[self.activation],
-                          output=output, seed=seed, dtype=self.dtype, loss=loss,
-                          huber_delta=getattr(self, "huber_delta", 1.0), dropout=self.dropout,
-                          batch_norm=self.batch_norm, init=self.init)
+        self._start_fit_state(MLP(
+            n_features, self._hidden, size, activation=ACTIVATIONS[self.activation],
+            output=output, seed=seed, dtype=dtype, loss=loss,
+            huber_delta=getattr(self, "huber_delta", 1.0), dropout=self.dropout,
+            batch_norm=self.batch_norm, init=self.init))
+        self._use_preset()
+
+    def _start_fit_state(self, model: MLP) -> None:
+        """``model`` as the fitted network, with the fitted attributes of no epoch yet (the
+        one place that lists them: a fit, and a conversion from scikit-learn, start here)."""
+        self.model_ = model
         self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
         self.best_loss_ = math.inf
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.validation_loss_curve_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -math.inf if self.early_stopping else None
-        self.n_layers_ = len(self._hidden) + 2
-        self.n_outputs_ = size
+        stopping = self.early_stopping and self.solver != "lbfgs"
+        self.validation_scores_ = [] if stopping else None
+        self.validation_loss_curve_ = [] if stopping else None
+        self.best_validation_score_ = -math.inf if stopping else None
+        self.n_layers_ = model.num_layers + 1
+        self.n_outputs_ = model.output_size
         self.out_activation_ = {"softmax": "softmax", "sigmoid": "logistic",
-                                "linear": "identity"}[output]
+                                "linear": "identity", "exp": "exp"}[model.output]
         self._optimizer: Optimizer | None = None
         self._adaptive: Adaptive | None = None
+        self._no_improvement_count = 0
 
-    def _new_optimizer(self) -> Optimizer:
+    def _new_optimizer(self) -> Optimizer | None:
+        if self.solver == "lbfgs":
+            return None
         if self.solver == "adam":
             return Adam(self.beta_1, self.beta_2, self.epsilon)
         nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
@@ -275,6 +354,11 @@ class BaseMLP(BaseEstimator):
         parts = train_test_split(*arrays, random_state=rng, test_size=self.validation_fraction,
                                  stratify=stratify)
         train_part, val_part = parts[0::2], parts[1::2]
+        if val_part[0].shape[0] < 2:
+            raise ValueError(f"The validation set is too small: validation_fraction="
+                             f"{self.validation_fraction:g} of {X.shape[0]} samples holds "
+                             f"{val_part[0].shape[0]}, and a score needs at least 2. Increase "
+                             "'validation_fraction' or the size of your dataset.")
         if weights is None:
             train_part, val_part = [*train_part, None], [*val_part, None]
         return tuple(train_part), tuple(val_part)
@@ -297,7 +381,8 @@ class BaseMLP(BaseEstimator):
         batch = self._batch_size(n)
         # scikit-learn's penalty on a batch is 0.5 * alpha * ||W||^2 / (sum of its weights); the
         # library's is 0.5 * reg * ||W||^2, so reg = alpha / (a batch's expected weight).
-        reg = self.alpha / (batch * (1.0 if w is None else float(w.mean())))
+        scale = self._loss_scale()
+        reg = self.alpha / (scale * batch * (1.0 if w is None else float(w.mean())))
         schedule = self._schedule((n // batch) * batch, incremental)
         rule = None
         if not incremental:
@@ -308,13 +393,92 @@ class BaseMLP(BaseEstimator):
             rule = StoppingRule(self.tol, self.n_iter_no_change, self.best_loss_, score,
                                 schedule if isinstance(schedule, Adaptive) else None,
                                 bool(self.verbose))
-        callbacks = ([rule] if rule else []) + list(self.callbacks or ())
-        history = train(self.model_, X, y, X_val, y_val, learning_rate=self.learning_rate_init,
-                        learning_rate_decay=1.0, reg=reg,
-                        num_epochs=1 if incremental else self.max_iter, batch_size=batch,
-                        verbose=bool(self.verbose), optimizer=self._optimizer,
-                        schedule=schedule, callbacks=callbacks, sample_weight=w)
+        recorder = _Recorder(bool(self.verbose))
+        callbacks = [recorder] + ([rule] if rule else []) + list(self.callbacks or ())
+        try:
+            # Scaled by the loss's, the same steps as scikit-learn's (see _loss_scale).
+            rate = self.learning_rate_init * (scale if self.solver == "sgd" else 1.0)
+            history = train(self.model_, X, y, X_val, y_val, learning_rate=rate,
+                            learning_rate_decay=1.0, reg=reg,
+                            num_epochs=1 if incremental else self.max_iter, batch_size=batch,
+                            optimizer=self._optimizer, schedule=schedule, callbacks=callbacks,
+                            sample_weight=w, shuffle=bool(self.shuffle))
+        except DivergenceError as exc:
+            if rule is None or rule.score is None:
+                raise ValueError(f"{NON_FINITE} ({exc})" if exc.nonfinite else str(exc)) from exc
+            # With early stopping, scikit-learn's answer: the best epoch's model.
+            rule.diverged(self.model_)
+            history = recorder.history
+            history["train_loss_history"].append(math.nan)
+            rule.stopped = True
+        shown = self._reported_scale()
+        if shown != 1:
+            history = {**history, "train_loss_history": [
+                shown * v for v in history["train_loss_history"]]}
         self._record(history, rule, (n // batch) * batch, incremental)
+        self._optimizer.learning_rate = self._current_rate(schedule, len(
+            history["train_loss_history"]))
+
+    def _current_rate(self, schedule: Schedule, epochs: int) -> float:
+        """The rate the next step would take (scikit-learn's ``_optimizer.learning_rate``)."""
+        if isinstance(schedule, InvScaling):
+            return self.learning_rate_init / (self.t_ + 1) ** self.power_t
+        return self.learning_rate_init * schedule(epochs)
+
+    def _run_lbfgs(self, X, y, w) -> None:
+        """Full-batch L-BFGS: ``max_iter`` iterations, ``max_fun`` evaluations, gradient
+        tolerance ``tol``; no early stopping (as scikit-learn's)."""
+        from ..lbfgs import train_lbfgs
+
+        scale = self._loss_scale()
+        reg = self.alpha / (scale * X.shape[0] * (1.0 if w is None else float(w.mean())))
+        recorder = _Recorder(bool(self.verbose))
+        try:
+            result = train_lbfgs(self.model_, X, y, reg=reg, max_iter=self.max_iter,
+                                 max_fun=self.max_fun, tol=self.tol / scale, sample_weight=w,
+                                 callbacks=[recorder, *(self.callbacks or ())])
+        except DivergenceError as exc:
+            raise ValueError(f"{NON_FINITE} ({exc})") from exc
+        self.n_iter_ = min(result.n_iter, self.max_iter)
+        shown = self._reported_scale()
+        self.loss_ = shown * result.loss
+        self.loss_curve_ += [shown * v for v in result.history["train_loss_history"]]
+        self.best_loss_ = min([self.best_loss_, *self.loss_curve_])
+        if not result.converged:
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): "
+                          f"{result.message}. Increase the number of iterations (max_iter) or "
+                          "the number of function evaluations (max_fun), or scale the data.",
+                          ConvergenceWarning, stacklevel=4)
+
+    def _loss_scale(self) -> float:
+        """The scale of scikit-learn's gradient over the library's. The library averages a
+        loss over all N*C entries; with C outputs, scikit-learn's gradient is C times that
+        (multilabel, Poisson, and squared error, whose reported value is still the mean). So
+        the estimators divide the penalty by C and, for plain SGD, multiply the rate by C
+        (Adam's steps do not depend on the scale): the same minimum and the same steps."""
+        return 1.0
+
+    def _reported_scale(self) -> float:
+        """The scale of scikit-learn's reported loss over the library's (``loss_curve_``)."""
+        return 1.0
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight=None, *unused):
+        """scikit-learn's L-BFGS objective, ``(loss, gradient)`` at the flat parameters
+        (P,), which have its packing: every ``coefs_`` matrix, then every ``intercepts_``
+        vector. y as scikit-learn holds it inside: (N, C) binarised labels for a classifier.
+        Sets the network's parameters to ``packed_coef_inter``."""
+        from ..lbfgs import FullBatchObjective
+        from ..regularizers import penalties
+
+        scale = self._loss_scale()
+        targets = self._internal_targets(np.asarray(y))
+        terms = penalties(self.alpha / (scale * X.shape[0]))
+        objective = FullBatchObjective(self.model_, X, targets, terms, sample_weight)
+        loss, grad = objective(np.asarray(packed_coef_inter, dtype=np.float64))
+        return self._reported_scale() * loss, scale * grad
+
+    def _internal_targets(self, y: np.ndarray) -> np.ndarray:
+        return y
 
     def _batch_size(self, n: int) -> int:
         if self.batch_size == "auto":
@@ -330,9 +494,15 @@ class BaseMLP(BaseEstimator):
     def _record(self, history: dict, rule: StoppingRule | None, examples_per_epoch: int,
                 incremental: bool) -> None:
         losses = history["train_loss_history"]
-        self.n_iter_ += len(losses)
+        # As scikit-learn's: n_iter_ counts the epochs of the last fit (a warm start included),
+        # or of every partial_fit so far; t_ and the curves run on across fits.
+        self.n_iter_ = self.n_iter_ + len(losses) if incremental else len(losses)
         self.t_ += len(losses) * examples_per_epoch
         self.loss_curve_ += losses
+        if losses:
+            self.loss_ = losses[-1]
+        if rule is not None:
+            self._no_improvement_count = rule.count
         if self.early_stopping and rule is not None:
             self.validation_scores_ += rule.scores
             self.validation_loss_curve_ += history["val_loss_history"]
@@ -347,29 +517,64 @@ class BaseMLP(BaseEstimator):
 
     # -- the fitted network ------------------------------------------------------------------
 
-    def _check_X(self, X) -> np.ndarray:
+    def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.dtype(self.dtype))
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                             accept_sparse=["csr", "csc"])
 
     @property
     def coefs_(self) -> list[np.ndarray]:
         """The weight matrices ``W1 (D, H1), ..., W{L} (H{L-1}, C)``: the network's own arrays
-        (``model_.params``), so writing into them changes the model."""
-        params = self.model_.params
-        return [params[f"W{k}"] for k in range(1, self.model_.num_layers + 1)]
+        (``model_.params``), so writing into them changes the model. Assigning a list copies
+        its arrays in; before the first fit, a ``partial_fit`` starts from the assigned
+        ``coefs_`` and ``intercepts_`` (scikit-learn's way to set a network's weights)."""
+        return self._arrays("W", "_preset_coefs")
+
+    @coefs_.setter
+    def coefs_(self, value) -> None:
+        self._set_arrays("W", "_preset_coefs", value)
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """The bias vectors ``b1 (H1,), ..., b{L} (C,)``, the network's own arrays."""
+        """The bias vectors ``b1 (H1,), ..., b{L} (C,)``, the network's own arrays (see
+        ``coefs_`` for assigning them)."""
+        return self._arrays("b", "_preset_intercepts")
+
+    @intercepts_.setter
+    def intercepts_(self, value) -> None:
+        self._set_arrays("b", "_preset_intercepts", value)
+
+    def _arrays(self, kind: str, preset: str) -> list[np.ndarray]:
+        if "model_" not in self.__dict__ and preset in self.__dict__:
+            return self.__dict__[preset]
         params = self.model_.params
-        return [params[f"b{k}"] for k in range(1, self.model_.num_layers + 1)]
+        return [params[f"{kind}{k}"] for k in range(1, self.model_.num_layers + 1)]
+
+    def _set_arrays(self, kind: str, preset: str, value) -> None:
+        if "model_" not in self.__dict__:
+            self.__dict__[preset] = value  # kept as given: it may still be filled in
+            return
+        _copy_into(self._arrays(kind, preset), value, "coefs_" if kind == "W" else "intercepts_")
+
+    def _use_preset(self) -> None:
+        """Weights assigned before the first fit go into the new network (once)."""
+        for kind, preset in (("W", "_preset_coefs"), ("b", "_preset_intercepts")):
+            value = self.__dict__.pop(preset, None)
+            if value is not None:
+                _copy_into(self._arrays(kind, preset), value,
+                           "coefs_" if kind == "W" else "intercepts_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     # -- pickling ------------------------------------------------------------------------------
 
     # -- model files ---------------------------------------------------------------------------
 
-    _SAVED = ("n_features_in_", "feature_names_in_", "classes_", "n_iter_", "t_", "loss_curve_",
-              "best_loss_", "validation_scores_", "validation_loss_curve_",
+    _SAVED = ("n_features_in_", "feature_names_in_", "classes_", "n_iter_", "t_", "loss_",
+              "loss_curve_", "best_loss_", "validation_scores_", "validation_loss_curve_",
               "best_validation_score_", "n_layers_", "n_outputs_", "out_activation_",
               "_multilabel", "_single_output")
 
@@ -394,6 +599,29 @@ class BaseMLP(BaseEstimator):
 
 
 _UNSAVED = object()
+
+
+def _float_dtype(dtype) -> np.dtype | None:
+    """float32 or float64 as a NumPy dtype, None for anything else."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        return None
+    return dtype if dtype in (np.float32, np.float64) else None
+
+
+def _copy_into(arrays: list[np.ndarray], value, name: str) -> None:
+    """Values assigned to ``coefs_`` or ``intercepts_`` into the network's arrays, checked."""
+    if not isinstance(value, list | tuple) or len(value) != len(arrays):
+        got = (f"a list of {len(value)}" if isinstance(value, list | tuple)
+               else type(value).__name__)
+        raise ValueError(f"{name} must be a list of {len(arrays)} arrays, one per layer; got "
+                         f"{got}")
+    for k, (target, given) in enumerate(zip(arrays, value, strict=True)):
+        given = np.asarray(given, dtype=target.dtype)
+        if given.shape != target.shape:
+            raise ValueError(f"{name}[{k}] must have shape {target.shape}; got {given.shape}")
+        target[...] = given
 
 
 def _plain(value: Any) -> Any:

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -28,21 +29,25 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     (strings included).
 
     Parameters shared with scikit-learn's MLPClassifier mean the same: ``hidden_layer_sizes``,
-    ``activation`` ('relu', 'logistic', 'tanh'; also 'leaky_relu'), ``solver`` ('sgd', 'adam'),
+    ``activation`` ('identity', 'relu', 'logistic', 'tanh'; also 'leaky_relu'), ``solver``
+    ('lbfgs': full-batch L-BFGS through SciPy, with ``max_iter`` iterations, ``max_fun``
+    evaluations and gradient tolerance ``tol``; 'sgd', 'adam'), ``shuffle``, ``max_fun``,
     ``alpha`` (the L2 penalty ``0.5 * alpha * ||W||^2`` divided by a batch's total sample weight,
     as scikit-learn's), ``batch_size``, ``learning_rate`` ('constant',
     'invscaling', 'adaptive' for sgd, as scikit-learn's, or any :class:`mlp.optim.Schedule`, for
     either solver), ``learning_rate_init``, ``power_t``, ``max_iter`` (epochs), ``random_state``,
     ``tol``, ``n_iter_no_change``, ``verbose``, ``warm_start``, ``momentum``,
     ``nesterovs_momentum``, ``early_stopping``, ``validation_fraction``, ``beta_1``, ``beta_2``,
-    ``epsilon``. Differences: no 'lbfgs' and no 'identity' activation; an epoch leaves out the
-    N mod batch_size rows that do not fill a batch (different ones each epoch), so
-    ``batch_size='auto'`` means ceil(N / 200) equal batches of at most 200 rows.
+    ``epsilon``. X may be dense or a SciPy CSR/CSC matrix (never densified); float32 X trains
+    a float32 network, anything else float64 (``dtype`` overrides). Differences (see
+    docs/estimators.md): an epoch leaves out the N mod batch_size rows that do not fill a batch
+    (different ones each epoch), so ``batch_size='auto'`` means ceil(N / 200) equal batches of at
+    most 200 rows; y must hold at least two classes.
 
     Added: ``class_weight`` (dict label -> weight, or 'balanced'; multiplies sample_weight, as
     scikit-learn's ``compute_sample_weight``), ``dropout`` (rate after each hidden layer, or a
-    list), ``batch_norm``, ``callbacks`` (:mod:`mlp.callbacks` objects), ``dtype`` ('float64' or
-    'float32'), ``init`` ('xavier', scikit-learn's scale, or 'he').
+    list), ``batch_norm``, ``callbacks`` (:mod:`mlp.callbacks` objects), ``dtype`` (None: the
+    input's, 'float64' or 'float32'), ``init`` ('xavier', scikit-learn's scale, or 'he').
 
     Fitted attributes: ``classes_``, ``n_features_in_``, ``feature_names_in_``, ``coefs_`` /
     ``intercepts_`` (the network's own arrays), ``loss_curve_`` (per epoch), ``best_loss_``,
@@ -66,6 +71,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         learning_rate_init=0.001,
         power_t=0.5,
         max_iter=200,
+        shuffle=True,
         random_state=None,
         tol=1e-4,
         verbose=False,
@@ -78,11 +84,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         class_weight=None,
         dropout=0.0,
         batch_norm=False,
         callbacks=None,
-        dtype="float64",
+        dtype=None,
         init="xavier",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -94,6 +101,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.learning_rate_init = learning_rate_init
         self.power_t = power_t
         self.max_iter = max_iter
+        self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
         self.verbose = verbose
@@ -106,6 +114,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.class_weight = class_weight
         self.dropout = dropout
         self.batch_norm = batch_norm
@@ -115,8 +124,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # -- training ----------------------------------------------------------------------------
 
+    @available_if(BaseMLP._can_partial_fit)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch on X (N, D), y. ``classes`` (every label) is required on the first call."""
+        """One epoch on X (N, D), y. ``classes`` (every label) is required on the first call.
+        Only for the stochastic solvers, without early stopping."""
         if _check_partial_fit_first_call(self, classes):
             # A new model: _fit's "first" test looks for model_.
             self.__dict__.pop("model_", None)
@@ -143,6 +154,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         elif self._multilabel != (kind == "multilabel-indicator"):
             raise ValueError(f"y is {kind}, but the classifier was fitted on "
                              f"{'multilabel' if self._multilabel else 'single-label'} targets")
+        elif self.warm_start and classes is None and not self._multilabel:
+            labels = unique_labels(y)
+            if set(labels) != set(self.classes_):
+                raise ValueError("warm_start can only be used where `y` has the same classes as "
+                                 f"in the previous call to fit. Previously got {self.classes_}, "
+                                 f"`y` has {labels}")
         if self._multilabel:
             if y.shape[1] != len(self.classes_):
                 raise ValueError(f"y must have {len(self.classes_)} label columns as in the "
@@ -164,6 +181,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if self._multilabel:  # K independent yes/no labels
             return "sigmoid", len(self.classes_), None
         return (*output_head("classification", len(self.classes_)), None)
+
+    def _loss_scale(self) -> float:
+        return float(len(self.classes_)) if self._multilabel else 1.0
+
+    _reported_scale = _loss_scale  # scikit-learn sums its multilabel loss over the labels
+
+    def _internal_targets(self, y: np.ndarray) -> np.ndarray:
+        """scikit-learn's binarised labels -> the network's targets."""
+        if self._multilabel:
+            return y.astype(np.int64)
+        return (y.ravel() if y.shape[1] == 1 else np.argmax(y, axis=1)).astype(np.int64)
 
     def _class_weights(self, y, incremental: bool) -> np.ndarray | None:
         if self.class_weight is None:

@@ -6,20 +6,23 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
+from sklearn.utils.metaestimators import available_if
 
 from ..losses import output_head
 from ..network import MLP
 from ._base import BaseMLP
 
 #: scikit-learn's loss names -> the library's.
-LOSSES = {"squared_error": "mse", "huber": "huber"}
+LOSSES = {"squared_error": "mse", "huber": "huber", "poisson": "poisson"}
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
     """A multi-layer perceptron regressor, a drop-in for scikit-learn's ``MLPRegressor``.
 
-    ``loss``: 'squared_error' (half the mean squared error, as scikit-learn's) or 'huber'
-    (PyTorch's Huber loss with threshold ``huber_delta``), averaged over the targets of a row.
+    ``loss``: 'squared_error' (half the mean squared error, as scikit-learn's), 'poisson'
+    (half the Poisson deviance with the log link: the network's output is the log of the
+    prediction, as scikit-learn's; targets >= 0) or 'huber' (PyTorch's Huber loss with
+    threshold ``huber_delta``), averaged over the targets of a row.
     y may be (N,) or (N, K) for K targets. Every other parameter, and the fitted attributes,
     are :class:`MLPClassifier`'s (without ``class_weight`` and ``classes_``).
     """
@@ -39,6 +42,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         learning_rate_init=0.001,
         power_t=0.5,
         max_iter=200,
+        shuffle=True,
         random_state=None,
         tol=1e-4,
         verbose=False,
@@ -51,11 +55,12 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         huber_delta=1.0,
         dropout=0.0,
         batch_norm=False,
         callbacks=None,
-        dtype="float64",
+        dtype=None,
         init="xavier",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -68,6 +73,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.learning_rate_init = learning_rate_init
         self.power_t = power_t
         self.max_iter = max_iter
+        self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
         self.verbose = verbose
@@ -80,6 +86,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.huber_delta = huber_delta
         self.dropout = dropout
         self.batch_norm = batch_norm
@@ -87,6 +94,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.dtype = dtype
         self.init = init
 
+    @available_if(BaseMLP._can_partial_fit)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch on X (N, D), y (N,) or (N, K), continuing from the last call."""
         return self._fit(X, y, sample_weight, incremental=True)
@@ -106,18 +114,31 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         if not first and n_targets != self.model_.output_size:
             raise ValueError(f"y must have {self.model_.output_size} targets as in the first "
                              f"fit; got {n_targets}")
-        return np.asarray(y, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if self.loss == "poisson" and y.size and y.min() < 0:
+            raise ValueError(f"y must be >= 0 for loss='poisson' (counts or rates); got "
+                             f"{y.min():g}")
+        return y
+
+    def _loss_scale(self) -> float:
+        return float(self._n_targets) if self.loss in ("poisson", "squared_error") else 1.0
+
+    def _reported_scale(self) -> float:
+        return float(self._n_targets) if self.loss == "poisson" else 1.0
 
     def _output(self) -> tuple[str, int, str]:
+        if self.loss == "poisson":
+            return "exp", self._n_targets, "poisson"
         return (*output_head("regression", self._n_targets), LOSSES[self.loss])
 
     def _validation_score(self, model: MLP, X, y, sample_weight) -> float:
         return float(r2_score(y, model.predict(X), sample_weight=sample_weight))
 
     def predict(self, X) -> np.ndarray:
-        """Predictions, float64: (N,) for one target (y fitted as (N,) or (N, 1)), else (N, K)."""
+        """Predictions in the network's dtype: (N,) for one target (y fitted as (N,) or
+        (N, 1)), else (N, K)."""
         X = self._check_X(X)
-        return self.model_.predict(X).astype(np.float64, copy=False)
+        return self.model_.predict(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

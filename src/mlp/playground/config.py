@@ -32,9 +32,9 @@ from .upload import MAX_BYTES
 
 #: The dataset name of a CSV uploaded in the page (its points stay on the server).
 UPLOAD = "upload"
-#: The groups of controls a lesson's link may hide.
+#: The groups of controls a lesson's link may hide (``digits`` and ``backprop``: those tabs).
 CONTROL_GROUPS = ("data", "features", "network", "training", "regularization", "gradcheck",
-                  "export", "digits")
+                  "export", "digits", "backprop")
 #: The page's lesson limits, on top of the table's: a network it can draw, batches of a size
 #: its data sets make sense of.
 MAX_LAYERS, MAX_WIDTH, MAX_BATCH = 6, 8, 500
@@ -80,7 +80,9 @@ def _number(name: str, value: object, lo: float, hi: float, integer: bool) -> fl
             value = int(value)
         else:
             raise ConfigError(name, expected, value)
-    if not (math.isfinite(value) and lo <= value <= hi):
+    # The range first: an integer too large for a float (JSON allows 1e400 written out) would
+    # make isfinite raise OverflowError; NaN fails the comparison.
+    if not (lo <= value <= hi and math.isfinite(value)):
         raise ConfigError(name, expected, value)
     return int(value) if integer else float(value)
 

@@ -5,8 +5,10 @@ Each connection owns one :class:`~mlp.playground.session.Session` (and one digit
 when the tab closes; several tabs train side by side. Every message from the page is checked
 like any user input; a bad one (not JSON, binary, nested too deeply, too large, a lone
 surrogate, a value out of range) gets an ``error`` message naming what was wrong, and the
-connection goes on. The page paces the stream: while playing, it asks for the next frame
-(``tick``) once it has drawn the last one, so a slow tab is never flooded.
+connection goes on. The backprop tab's messages (``backprop``, ``backprop_net``) are read and
+answered by :mod:`.backprop_tab`; the learning-rate finder (``lr_find``) runs in the session.
+The page paces the stream: while playing, it asks for the next frame (``tick``) once it has
+drawn the last one, so a slow tab is never flooded.
 
 Only the server's own page may use it: a request whose ``Host`` is not the server's address
 (DNS rebinding) or whose ``Origin`` is another site's is refused with 403 (:class:`Guard`).
@@ -41,6 +43,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..training import DivergenceError
+from .backprop_tab import network_example, problem_one
 from .config import Config, ConfigError
 from .digits import MAX_EPOCHS, MAX_MODEL_BYTES, WIDTHS, Digits
 from .export import model_bytes, script
@@ -171,7 +174,8 @@ class Connection:
             "gradcheck": self.gradcheck, "upload": self.upload,
             "export_model": self.export_model, "export_code": self.export_code,
             "digits_train": self.digits_train, "digits_load": self.digits_load,
-            "digits_predict": self.digits_predict,
+            "digits_predict": self.digits_predict, "lr_find": self.lr_find,
+            "backprop": self.backprop, "backprop_net": self.backprop_net,
         }
 
     async def run(self) -> None:
@@ -313,6 +317,20 @@ class Connection:
         s = self.session
         await self.send({"type": "file", "name": "playground_run.py", "mime": "text/x-python",
                          "text": script(s.config, s.epoch, "data.csv")})
+
+    async def lr_find(self, msg: dict) -> None:
+        result = await run_in_threadpool(self.session.find_learning_rate)
+        await self.send({"type": "lr_find", **result})
+
+    # -- the backprop tab ------------------------------------------------------------------
+
+    async def backprop(self, msg: dict) -> None:
+        await self.send(await run_in_threadpool(problem_one, msg))
+
+    async def backprop_net(self, msg: dict) -> None:
+        d = self.session.data
+        await self.send(await run_in_threadpool(
+            network_example, self.session.model, d.train_inputs, d.points.y_train, msg))
 
     # -- the digits tab --------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from .values import SettingsError
 
 #: Optional packages (the extras in pyproject.toml); without them some commands cannot run.
 OPTIONAL_PACKAGES = ("matplotlib", "PIL", "pooch", "tqdm", "requests", "sklearn", "optuna",
-                     "psycopg", "sqlalchemy", "starlette", "uvicorn", "websockets", "multipart")
+                     "psycopg", "sqlalchemy", "starlette", "uvicorn", "websockets", "multipart",
+                     "onnx")
 
 EXPECTED = (ValueError, OSError, DivergenceError, MemoryError)
 

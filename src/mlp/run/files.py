@@ -35,8 +35,13 @@ def write_csv(path: Path | None, fields: Sequence[str], rows: list[dict[str, Any
 
 
 def write_json(path: Path, data: Any) -> Path:
-    """``data`` as JSON, NaN and infinities as null: strict JSON readers refuse them."""
-    return write_text_atomic(path, json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
+    """``data`` as JSON (:func:`json_text`)."""
+    return write_text_atomic(path, json_text(data))
+
+
+def json_text(data: Any) -> str:
+    """``data`` as JSON text, NaN and infinities as null: strict JSON readers refuse them."""
+    return json.dumps(_finite(data), indent=2, allow_nan=False) + "\n"
 
 
 def _finite(value: Any) -> Any:

@@ -1,4 +1,6 @@
-"""What ``mlp train`` reports once training ends: the final scores, and the run's files."""
+"""What ``mlp train`` reports once training ends: the final scores, and the run's files; for a
+run that diverged, what it recorded until then (:class:`Diverged`), which ``mlp doctor``
+reads."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics import accuracy, rmse
+from ..training import DivergenceError
 from .data import Splits
 from .files import save_figure, write_csv, write_json
 from .text import arch
@@ -30,6 +33,27 @@ class Outcome:
     confusion: np.ndarray | None = None  # on the test set, for classifiers
     class_names: list[str] | None = None
     image_shape: list[int] | None = None
+    per_epoch: int | None = None  # iterations per epoch, where the epochs do not tell
+
+
+class Diverged(DivergenceError):
+    """A run's DivergenceError, with the outcome of the epochs before it (``outcome``: no
+    scores; ``metrics["diverged"]`` says where it stopped)."""
+
+    def __init__(self, exc: DivergenceError, outcome: Outcome) -> None:
+        FloatingPointError.__init__(self, *exc.args)
+        vars(self).update(vars(exc))  # epoch, iteration, cause, ...
+        self.outcome = outcome
+
+
+def diverged(model, exc: DivergenceError, stats, rows, activity, per_epoch: int) -> Outcome:
+    """The outcome of a run stopped by ``exc``: its history until then, and where it stopped."""
+    outcome = Outcome(model, stats, {}, rows, activity, per_epoch=per_epoch)
+    outcome.metrics.update(
+        diverged={"epoch": exc.epoch, "iteration": exc.iteration, "message": str(exc)},
+        epochs=len(rows), train_seconds=round(sum(row["seconds"] for row in rows), 3),
+        architecture=_architecture(model))
+    return outcome
 
 
 def measure(model, stats, data: Splits, rows, activity, stopper) -> Outcome:
@@ -113,9 +137,21 @@ def write_run(out: Path, outcome: Outcome, plots: bool, started: float) -> list[
     return written
 
 
+def write_diverged(out: Path, outcome: Outcome, started: float) -> list[str]:
+    """Write what a diverged run recorded into ``out`` (no model: its parameters are those
+    before the step that failed, not a trained network); returns the files' names."""
+    fields = list(dict.fromkeys(k for row in outcome.rows for k in row)) or ["epoch", "loss"]
+    write_csv(out / "history.csv", fields, outcome.rows)
+    write_csv(out / "iterations.csv", ITERATION_FIELDS, _iterations(outcome))
+    outcome.metrics["seconds_this_run"] = round(time.perf_counter() - started, 3)
+    write_json(out / "metrics.json", outcome.metrics)
+    return ["metrics.json", "history.csv", "iterations.csv"]
+
+
 def _iterations(outcome: Outcome) -> list[dict[str, Any]]:
     stats = outcome.stats
-    per_epoch = max(1, len(stats["loss_history"]) // max(1, outcome.metrics["epochs"]))
+    per_epoch = outcome.per_epoch or max(
+        1, len(stats["loss_history"]) // max(1, outcome.metrics["epochs"]))
     return [{"iteration": i + 1, "epoch": i // per_epoch + 1, "loss": loss, "grad_norm_W1": g}
             for i, (loss, g) in enumerate(zip(stats["loss_history"],
                                               stats["grad_magnitude_history"], strict=True))]

@@ -123,12 +123,16 @@ class TrainSettings:
                     schedule=self.make_schedule(), regularizer=L1(self.l1) if self.l1 else None,
                     proximal=self.proximal)
 
-    def describe(self) -> str:
-        """``sgd (momentum 0.9), lr 0.05, exp schedule, reg 0.0001, batch 64, 15 epochs``."""
+    def describe_optimizer(self) -> str:
+        """``sgd (momentum 0.9)``, ``sgd (momentum 0.9, nesterov)``, ``sgd`` or ``adam``."""
         opt = self.optimizer
         if opt == "sgd" and self.momentum:
             opt += f" (momentum {show(self.momentum)}{', nesterov' if self.nesterov else ''})"
-        text = f"{opt}, lr {show(self.lr)}, {self.schedule} schedule"
+        return opt
+
+    def describe(self) -> str:
+        """``sgd (momentum 0.9), lr 0.05, exp schedule, reg 0.0001, batch 64, 15 epochs``."""
+        text = f"{self.describe_optimizer()}, lr {show(self.lr)}, {self.schedule} schedule"
         if self.reg:
             text += f", reg {show(self.reg)}"
         if self.l1:

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..training import Callback
+from ..training import Callback, DivergenceError
 from .data import Splits
+from .diagnosis import INPUT_SAMPLE, input_stats
 from .limits import check_fits, n_parameters, training_bytes
-from .outcome import Outcome, measure
+from .outcome import Diverged, Outcome, diverged, measure
 from .settings import TrainSettings
 from .values import show
 
@@ -79,9 +80,18 @@ def run_training(model, s: TrainSettings, data: Splits, *, saved: dict | None = 
     """Train ``model`` on ``data`` as the settings say, with the run's callbacks (epoch log,
     unit activity, early stopping, a checkpoint after every epoch where ``checkpoint`` is
     given, a progress bar with ``progress``, then ``callbacks``); resumes from ``snapshot`` (a
-    checkpoint's, with its ``saved`` extra). Returns the outcome: metrics, history, the
-    model file's extra."""
-    from ..callbacks import ActivityMonitor, Checkpoint, EarlyStopping, EpochLog, ProgressBar
+    checkpoint's, with its ``saved`` extra). Returns the outcome: metrics (with the
+    ``diagnostics`` ``mlp doctor`` reads: unit activity and the inputs' size), history, the
+    model file's extra. A run that diverges raises :class:`~mlp.run.outcome.Diverged`, with
+    the outcome of its epochs until then."""
+    from ..callbacks import (
+        ActivityMonitor,
+        Checkpoint,
+        EarlyStopping,
+        EpochLog,
+        ProgressBar,
+        Watch,
+    )
 
     saved = saved or {}
     options = s.train_options()
@@ -96,11 +106,13 @@ def run_training(model, s: TrainSettings, data: Splits, *, saved: dict | None = 
         return {"settings": s.to_dict(), **data.extra, "data": data.info,
                 "epoch_log": log.rows, "unit_activity": monitor.history}
 
-    run_callbacks = [log, monitor, *([stopper] if stopper else [])]
+    watch = Watch()
+    run_callbacks = [watch, log, monitor, *([stopper] if stopper else [])]
     run_callbacks += [ProgressBar()] if progress else []
     run_callbacks += [Checkpoint(checkpoint, extra=extra)] if checkpoint is not None else []
     run_callbacks += list(callbacks)
     has_val = len(data.X_val) > 0
+    diagnostics = {"inputs": input_stats(data.X[:INPUT_SAMPLE]), "unit_activity": monitor.history}
     try:
         # NumPy's overflow warnings would only come before the line that says it diverged.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -112,10 +124,22 @@ def run_training(model, s: TrainSettings, data: Splits, *, saved: dict | None = 
             print(f"mlp: interrupted; continue with: mlp train --resume {checkpoint}",
                   file=sys.stderr)
         raise
+    except DivergenceError as exc:
+        state = watch.state
+        history = state.history if state else {"loss_history": [], "grad_magnitude_history": []}
+        outcome = diverged(model, exc, history, log.rows,
+                           monitor.history, state.iterations if state else 1)
+        _finish(outcome, s, extra(), diagnostics, resumed=snapshot is not None)
+        raise Diverged(exc, outcome) from None
     outcome = measure(model, stats, data, log.rows, monitor.history, stopper)
-    outcome.extra.update(extra())
-    outcome.metrics.update(settings=s.to_dict(), resumed=snapshot is not None,
-                           mlp_version=__version__)
+    _finish(outcome, s, extra(), diagnostics, resumed=snapshot is not None)
     return outcome
+
+
+def _finish(outcome: Outcome, s: TrainSettings, extra: dict[str, Any],
+            diagnostics: dict[str, Any], resumed: bool) -> None:
+    outcome.extra.update(extra)
+    outcome.metrics.update(settings=s.to_dict(), resumed=resumed, mlp_version=__version__,
+                           diagnostics=diagnostics)
 
 

@@ -33,6 +33,7 @@ from ..data import load_dataset
 from ..demo import toy_data
 from ..gradcheck import rel_error
 from ..network import TwoLayerMLP
+from ..run.diagnosis import GROWTH, fall, growth, non_finite
 
 #: Largest relative error for values that should equal the reference's.
 TOLERANCE = 1e-6
@@ -533,7 +534,7 @@ def judge_training_loss(found: dict, ref: dict, task: Task) -> Verdict:
     found_text = f"final loss {losses[-1]:.6g}"
     if rel_error(losses, expected) <= TOLERANCE:
         return Verdict(1, found_text, want)
-    if not np.isfinite(losses).all():
+    if non_finite(losses):
         return Verdict(0, found_text, want, "the loss became NaN or inf during training")
     return Verdict(0, found_text, want, "train runs your loss and gradients: when those are "
                    "right, the losses are the reference's, step by step")
@@ -628,7 +629,7 @@ def judge_mnist_training(found: dict, ref: dict, task: Task) -> Verdict:
     if losses is None or len(losses) != n:
         return Verdict(0, "no loss_history" if losses is None else f"{len(losses)} losses",
                        f"{n} losses", "train is given complete: use it as it is", reveals=False)
-    if not np.isfinite(losses).all():
+    if non_finite(losses):
         return Verdict(0, "the loss became NaN or inf", "a finite loss",
                        "with raw pixels (0-255) the scores are large: the softmax must subtract "
                        "each row's largest score; or the gradients are too large (divided by "
@@ -636,10 +637,13 @@ def judge_mnist_training(found: dict, ref: dict, task: Task) -> Verdict:
     epochs = len(ref["history"]["val_acc_history"])
     per_epoch = losses.reshape(epochs, -1).mean(axis=1)
     text = f"mean loss {per_epoch[0]:.4g} in the first epoch, {per_epoch[-1]:.4g} in the last"
-    if per_epoch[-1] < per_epoch[0]:
+    if fall(per_epoch[0], per_epoch[-1]) > 0:
         return Verdict(1, text, "a decreasing loss")
-    return Verdict(0, text, "a decreasing loss", "the loss does not go down: check the gradients "
-                   "(Q2.2, Q2.4)", reveals=False)
+    hint = "the loss does not go down: check the gradients (Q2.2, Q2.4)"
+    if growth(losses) >= GROWTH:  # what ``mlp doctor`` calls diverging
+        hint = (f"the loss grew to {growth(losses):.3g} times its first value: the steps are too "
+                "large; check that the gradients are divided by N (Q2.2, Q2.4)")
+    return Verdict(0, text, "a decreasing loss", hint, reveals=False)
 
 
 def judge_accuracy(which: str) -> Callable[[dict, dict, Task], Verdict]:

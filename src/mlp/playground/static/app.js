@@ -176,8 +176,7 @@ function setupControls() {
   });
   $("show-test").addEventListener("change", () => state.frame && drawFrame(state.frame));
   $("upload").addEventListener("change", uploadCsv);
-  $("tab-net").addEventListener("click", () => showTab("net"));
-  $("tab-digits").addEventListener("click", () => showTab("digits"));
+  for (const name of TABS) $("tab-" + name).addEventListener("click", () => showTab(name));
   document.addEventListener("keydown", shortcut);
 }
 
@@ -196,18 +195,23 @@ function shortcut(event) {
     if (event.key === "c") clearDigit();
     return;
   }
+  if ($("view-net").hidden) return;  // the backprop tab has keys of its own (backprop.js)
   if (event.key === " " && tag !== "BUTTON") { event.preventDefault(); state.playing ? pause() : play(); }
   else if (event.key === "s") send({ type: "step" });
   else if (event.key === "r") send({ type: "reset" });
 }
 
+// The views, by the name in their ids (tab-NAME shows view-NAME); leaving the 2-D view pauses it.
+const TABS = ["net", "digits", "backprop"];
+const TAB_SHOWN = {};  // name -> what to do each time that view is shown
+
 function showTab(name) {
-  const digits = name === "digits";
-  $("view-net").hidden = digits;
-  $("view-digits").hidden = !digits;
-  $("tab-net").setAttribute("aria-selected", String(!digits));
-  $("tab-digits").setAttribute("aria-selected", String(digits));
-  if (digits && state.playing) pause();
+  for (const tab of TABS) {
+    $("view-" + tab).hidden = tab !== name;
+    $("tab-" + tab).setAttribute("aria-selected", String(tab === name));
+  }
+  if (name !== "net" && state.playing) pause();
+  if (TAB_SHOWN[name]) TAB_SHOWN[name]();
 }
 
 function renderControls() {
@@ -241,12 +245,15 @@ function renderControls() {
   $("layer-count").textContent = `${c.hidden.length} hidden layer${c.hidden.length === 1 ? "" : "s"}`;
   $("add-layer").disabled = c.hidden.length >= controls.training.hidden.max_layers;
   $("remove-layer").disabled = c.hidden.length === 0;
-  for (const group of controls.hide.filter((g) => g !== "digits")) {
+  for (const group of controls.hide) {
+    if (TABS.includes(group)) {  // a lesson may hide a whole tab
+      $("tab-" + group).classList.toggle("hidden-group", c.hide.includes(group));
+      continue;
+    }
     for (const el of document.querySelectorAll(".group-" + group)) {
       el.classList.toggle("hidden-group", c.hide.includes(group));
     }
   }
-  $("tab-digits").classList.toggle("hidden-group", c.hide.includes("digits"));
   buildNetwork();
 }
 
@@ -665,4 +672,7 @@ setupControls();
 setupTooltip();
 setupDigits();
 window.addEventListener("resize", () => state.frame && drawLinks(state.frame.weights));
-connect();
+// The links are laid out from the neurons' boxes, which a hidden view does not have.
+TAB_SHOWN.net = () => state.frame && drawLinks(state.frame.weights);
+// Once every script has run (lrfind.js and backprop.js add their handlers), not before.
+document.addEventListener("DOMContentLoaded", connect);

@@ -34,6 +34,9 @@ CHECKED = [
     MLPRegressor(hidden_layer_sizes=(32,), loss="huber", solver="sgd",
                  learning_rate="invscaling", learning_rate_init=0.05, power_t=0.25,
                  dropout=0.1, max_iter=100),
+    # Full-batch L-BFGS through SciPy, and a linear network.
+    MLPClassifier(solver="lbfgs", max_iter=50),
+    MLPRegressor(solver="lbfgs", activation="identity", max_iter=50),
 ]
 
 

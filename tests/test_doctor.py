@@ -17,7 +17,16 @@ from test_cli import assert_one_line_error, mlp
 
 from mlp.cli import main
 from mlp.cli.command import build_parser
-from mlp.run.diagnosis import KINDS, SEVERITIES, Record, diagnose, fall, growth, non_finite
+from mlp.run.diagnosis import (
+    KINDS,
+    SEVERITIES,
+    Record,
+    diagnose,
+    fall,
+    growth,
+    non_finite,
+    weight_change,
+)
 from mlp.teaching.checks import Task, judge_mnist_training
 
 #: Small runs: 1000 training images, 500 for validation, 3 epochs (a few seconds each).
@@ -29,6 +38,11 @@ BROKEN = {  # name: (mlp train options, the kinds the doctor must find)
     "lr-100x": (["--lr", "5"], {"diverging"}),
     # a thousandth of the default: the loss falls by less than 1%.
     "lr-1000x-small": (["--lr", "5e-5"], {"learning_rate_too_small"}),
+    # ... and over 15 epochs of 5000 images: the loss falls by 15%, the weights barely move.
+    "lr-1000x-small-longer": (["--lr", "5e-5", "--train-size", "5000", "--epochs", "15"],
+                              {"learning_rate_too_small"}),
+    # 100 times the default on sigmoid units: the loss rises over whole epochs, stays finite.
+    "sigmoid-lr-100x": (["--activation", "sigmoid", "--lr", "5"], {"diverging"}),
     # 20 times the default: most ReLU units are pushed below 0 for good.
     "dying-relu": (["--lr", "1"], {"dead_units"}),
     # raw 0-255 pixels into sigmoid units.
@@ -38,6 +52,11 @@ BROKEN = {  # name: (mlp train options, the kinds the doctor must find)
     "memorised": (["--train-size", "100", "--epochs", "20"], {"overfitting"}),
     # one hidden unit for ten classes.
     "one-unit": (["--hidden", "1", "--epochs", "10", "--train-size", "2000"], {"underfitting"}),
+    # ... whose unit dies: too small to fit is said beside it.
+    "one-unit-dies": (["--hidden", "1"], {"dead_units", "underfitting"}),
+    # two tanh units, saturated.
+    "two-tanh-units": (["--hidden", "2", "--activation", "tanh", "--epochs", "10"],
+                       {"underfitting"}),
 }
 
 
@@ -92,6 +111,20 @@ def test_a_broken_run_is_diagnosed(trained, capsys, name):
     # mlp train named them in its last line, with the command that explains them.
     assert out.splitlines()[-1] == (f"doctor: {', '.join(kinds)}; for the numbers and what to "
                                     f"try: mlp doctor {shlex.quote(str(folder))}")
+
+
+def test_a_rate_too_small_is_told_from_a_network_too_small(trained, capsys):
+    """Both end with a low training accuracy and a loss that fell: the rate too small left the
+    first layer's weights where they started, the network too small moved them far."""
+    found = findings(trained("lr-1000x-small-longer")[0], capsys)
+    (finding,) = found
+    assert finding["evidence"]["fall"] >= 0.1 and finding["evidence"]["weight_change"] < 0.1
+    assert finding["message"].startswith("the first layer's weights moved only ")
+    assert finding["suggestion"] == "--lr 0.0005, ten times this run's rate"
+    small = findings(trained("one-unit")[0], capsys)
+    assert [f["kind"] for f in small] == ["underfitting"]
+    metrics = json.loads((trained("one-unit")[0] / "metrics.json").read_text())
+    assert metrics["diagnostics"]["weight_change"]["W1"] > 0.1
 
 
 def test_a_healthy_run_is_healthy_and_nothing_else(trained, capsys):
@@ -191,11 +224,16 @@ def test_what_is_not_a_run_folder_is_one_error_line(tmp_path, make, message):
     (("metrics.json", "[1, 2]"), "metrics.json: not the JSON mlp train writes (not an object)"),
     (("metrics.json", '{"diagnostics": {"unit_activity": {"dead": [[0.5]], "saturated": []}}}'),
      "metrics.json: not the JSON mlp train writes (diagnostics.unit_activity)"),
+    (("metrics.json", '{"diagnostics": {"weight_change": {"W1": "far"}}}'),
+     "metrics.json: not the JSON mlp train writes (diagnostics.weight_change)"),
+    (("metrics.json", '{"architecture": {"layer_sizes": [784, "8", 10]}}'),
+     "metrics.json: not the JSON mlp train writes (architecture.layer_sizes)"),
     (("history.csv", "epoch,loss\n1,lots\n"), "history.csv: not the CSV mlp train writes"),
     (("history.csv", "a,b\n1,2\n"), "history.csv: not the CSV mlp train writes (no column "
                                     "epoch, loss)"),
     (("history.csv", None), "o: not a run folder (no history.csv)"),
-], ids=["json", "json-list", "activity", "csv-value", "csv-columns", "no-history"])
+], ids=["json", "json-list", "activity", "moved", "sizes", "csv-value", "csv-columns",
+        "no-history"])
 def test_a_damaged_run_folder_is_one_error_line(trained, tmp_path, damage, message):
     shutil.copytree(trained("healthy")[0], tmp_path / "o")
     name, text = damage
@@ -221,6 +259,28 @@ def test_the_diagnosis_of_records():
     assert finding.kind == "overfitting" and finding.evidence["best_val_epoch"] == 2
     assert finding.suggestion == "--reg 0.001 or --dropout 0.2"
     assert [f.kind for f in diagnose(Record())] == ["healthy"]  # nothing recorded, nothing found
+    # A loss that rose over a whole epoch: diverging, though finite and lower again at the end.
+    (finding,) = diagnose(Record(losses=[2.0, 2.5], epoch_losses=[2.5, 3.2, 1.9],
+                                 train_score=0.8, settings={"lr": 5.0}))
+    assert finding.kind == "diverging" and finding.evidence["epoch"] == 2
+    assert finding.message == "epoch 2's mean loss, 3.2, is 1.6 times the first batch's (2)"
+    # A low score: the rate is blamed when the weights barely moved, else the network's size.
+    low = dict(losses=[2.3], epoch_losses=[2.0, 1.9], train_score=0.4, settings={"lr": 0.01})
+    assert [f.kind for f in diagnose(Record(**low, moved={"W1": 0.05}))] == [
+        "learning_rate_too_small"]
+    assert [f.kind for f in diagnose(Record(**low, moved={"W1": 0.5}))] == ["underfitting"]
+    assert [f.kind for f in diagnose(Record(**low))] == ["underfitting"]  # an older run
+    # Dead units explain a low score, unless a layer is narrower than the output.
+    dead = dict(low, activations=["relu"], activity={"dead": [[0.5]], "saturated": [[None]]})
+    assert [f.kind for f in diagnose(Record(**dead, units=[64], outputs=10))] == ["dead_units"]
+    assert [f.kind for f in diagnose(Record(**dead, units=[2], outputs=10))] == [
+        "dead_units", "underfitting"]
+
+
+def test_weight_change_is_the_relative_distance_moved():
+    start = {"W1": np.array([[3.0, 0.0], [0.0, 4.0]]), "W2": np.zeros((2, 1))}
+    end = {"W1": np.array([[3.0, 1.0], [0.0, 4.0]]), "W2": np.ones((2, 1))}
+    assert weight_change(start, end) == {"W1": 0.2}  # |(0,1,0,0)| / 5; W2 started at 0
 
 
 def test_the_questions_the_grader_shares():

@@ -38,10 +38,13 @@ SEVERITIES = ("error", "warning", "info")
 
 #: diverging: the largest batch loss this many times the first one ...
 GROWTH = 10.0
-#: ... or the last epoch's mean loss this fraction above the first batch's.
+#: ... or an epoch's mean loss this fraction above the first batch's.
 ENDED_ABOVE = 0.5
-#: learning_rate_too_small: the loss fell by less than this fraction of its first value.
+#: learning_rate_too_small: the loss fell by less than this fraction of its first value ...
 SLOW = 0.1
+#: ... or the training score is below the underfitting bar while the first layer's weights
+#: moved less than this fraction of their initial size (``|W1_end - W1_start| / |W1_start|``).
+MOVED = 0.1
 #: dead_units: this fraction of a ReLU-like layer's units (or more) passes no gradient.
 DEAD = 0.25
 #: saturated_units: this fraction of a sigmoid/tanh layer's activations (or more) is saturated.
@@ -67,8 +70,9 @@ class Record:
 
     losses: the batch objective per iteration; epoch_losses, val_losses: per epoch; metric:
     ``acc`` or ``r2``; train_score, val_score: at the end; activations, units: per hidden
-    layer; activity: :class:`mlp.callbacks.ActivityMonitor`'s history; inputs:
-    :func:`input_stats`; diverged: where ``mlp train`` stopped a diverging run (``epoch``,
+    layer; outputs: the output layer's width; activity:
+    :class:`mlp.callbacks.ActivityMonitor`'s history; inputs: :func:`input_stats`; moved:
+    :func:`weight_change`; diverged: where ``mlp train`` stopped a diverging run (``epoch``,
     ``iteration``, ``message``); settings: :class:`~mlp.run.settings.TrainSettings` as a dict.
     """
 
@@ -80,8 +84,10 @@ class Record:
     val_score: float | None = None
     activations: list[str] = field(default_factory=list)
     units: list[int] = field(default_factory=list)
+    outputs: int | None = None
     activity: dict[str, list] | None = None
     inputs: dict[str, float] | None = None
+    moved: dict[str, float] | None = None
     diverged: dict[str, Any] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -140,6 +146,19 @@ def input_stats(X) -> dict[str, float]:
             "feature_mean_abs_max": float(np.abs(X.mean(axis=0)).max())}
 
 
+def weight_change(start: dict[str, np.ndarray], end: dict[str, np.ndarray]) -> dict[str, float]:
+    """How far each weight matrix moved over a run, relative to its size at the start:
+    ``|W_end - W_start| / |W_start|`` (Frobenius norms) per name of ``start`` (``W1``, ...);
+    a matrix that started at zero is left out."""
+    moved = {}
+    for name, first in start.items():
+        first = np.asarray(first, dtype=np.float64)
+        size = float(np.linalg.norm(first))
+        if size > 0:
+            moved[name] = float(np.linalg.norm(np.asarray(end[name], np.float64) - first) / size)
+    return moved
+
+
 # -- the diagnosis ----------------------------------------------------------------------------
 
 
@@ -148,15 +167,21 @@ def diagnose(r: Record) -> list[Finding]:
 
     A diverging run gets no verdict on how well it learned; a flat loss or a low training score
     explained by dead or saturated units or unscaled inputs is reported as those, not as a
-    learning rate too small or a network too small."""
+    learning rate too small, nor as a network too small unless a hidden layer is narrower than
+    the output (then both: a unit or two that die or saturate leave it nothing to fit with)."""
     diverging = _diverging(r)
     causes = [f for f in (_dead(r), _saturated(r), _unscaled(r)) if f]
     if diverging:
         return [diverging, *causes]
     slow = None if causes else _too_slow(r)
-    underfit = None if causes or slow else _underfitting(r)
+    underfit = None if (causes and not _bottleneck(r)) or slow else _underfitting(r)
     found = [*causes, *(f for f in (slow, underfit, _overfitting(r)) if f)]
     return found or [_healthy(r)]
+
+
+def _bottleneck(r: Record) -> bool:
+    """Whether a hidden layer has fewer units than the network has outputs."""
+    return bool(r.units) and r.outputs is not None and min(r.units) < r.outputs
 
 
 def _start_end(r: Record) -> tuple[float, float] | None:
@@ -190,10 +215,11 @@ def _diverging(r: Record) -> Finding | None:
     elif g >= GROWTH:
         seen = (f"the batch loss grew to {g * losses[0]:.3g}, {g:.3g} times its first value "
                 f"({losses[0]:.3g})")
-    elif ends and fall(*ends) <= -ENDED_ABOVE:
-        seen = (f"the last epoch's mean loss, {ends[1]:.3g}, is {ends[1] / ends[0]:.3g} times "
+    elif ends and (worst := _worst_epoch(r, ends[0])) is not None:
+        loss = r.epoch_losses[worst]
+        seen = (f"epoch {worst + 1}'s mean loss, {loss:.3g}, is {loss / ends[0]:.3g} times "
                 f"the first batch's ({ends[0]:.3g})")
-        evidence.update(last_epoch_loss=ends[1])
+        evidence.update(epoch=worst + 1, epoch_loss=loss)
     else:
         return None
     change, options = _lr(r, 0.1)
@@ -201,6 +227,13 @@ def _diverging(r: Record) -> Finding | None:
                    "each step overshoots and makes the loss worse: the weights grow until the "
                    "network predicts nothing useful (or overflows)",
                    f"{change}, a tenth of this run's rate", options, evidence)
+
+
+def _worst_epoch(r: Record, first: float) -> int | None:
+    """The (0-based) epoch whose mean loss is highest, if it is ENDED_ABOVE or more above the
+    first batch loss: a loss that rose over a whole epoch."""
+    worst = int(np.argmax(r.epoch_losses))
+    return worst if fall(first, r.epoch_losses[worst]) <= -ENDED_ABOVE else None
 
 
 def _final_layers(r: Record, which: str) -> list[tuple[int, str, float]]:
@@ -295,23 +328,41 @@ def _unscaled(r: Record) -> Finding | None:
 
 def _too_slow(r: Record) -> Finding | None:
     ends = _start_end(r)
-    if ends is None or fall(*ends) >= SLOW:
+    if ends is None:
         return None
+    moved = (r.moved or {}).get("W1")
+    evidence = {"first_loss": ends[0], "last_epoch_loss": ends[1], "fall": fall(*ends),
+                "learning_rate": r.settings.get("lr"), "threshold": SLOW}
+    seen = (f"the loss fell only {fall(*ends):.1%} over {len(r.epoch_losses)} epochs, "
+            f"from {ends[0]:.4g} to {ends[1]:.4g}")
+    if fall(*ends) >= SLOW:
+        if moved is None or moved >= MOVED or not _below_bar(r):
+            return None
+        seen = (f"the first layer's weights moved only {moved:.1%} of their initial size over "
+                f"{len(r.epoch_losses)} epochs, and the training {_score_name(r)} is "
+                f"{r.train_score:.3f} (the loss fell from {ends[0]:.4g} to {ends[1]:.4g})")
+        evidence.update(weight_change=moved, threshold=MOVED, **{f"train_{r.metric}":
+                                                                 r.train_score})
     change, options = _lr(r, 10)
-    return Finding("learning_rate_too_small", "warning",
-                   f"the loss fell only {fall(*ends):.1%} over {len(r.epoch_losses)} epochs, "
-                   f"from {ends[0]:.4g} to {ends[1]:.4g}",
+    return Finding("learning_rate_too_small", "warning", seen,
                    "each step moves the weights too little: the run ends before the network "
-                   "has learned much", f"{change}, ten times this run's rate", options,
-                   {"first_loss": ends[0], "last_epoch_loss": ends[1], "fall": fall(*ends),
-                    "learning_rate": r.settings.get("lr"), "threshold": SLOW})
+                   "has learned much", f"{change}, ten times this run's rate", options, evidence)
+
+
+def _below_bar(r: Record) -> bool:
+    """Whether the final training score is below the underfitting bar."""
+    limit = UNDERFIT.get(r.metric)
+    return r.train_score is not None and limit is not None and r.train_score < limit
+
+
+def _score_name(r: Record) -> str:
+    return "accuracy" if r.metric == "acc" else "R^2"
 
 
 def _underfitting(r: Record) -> Finding | None:
-    limit = UNDERFIT.get(r.metric)
-    if r.train_score is None or limit is None or r.train_score >= limit:
+    if not _below_bar(r):
         return None
-    score = "accuracy" if r.metric == "acc" else "R^2"
+    limit, score = UNDERFIT[r.metric], _score_name(r)
     falling = len(r.epoch_losses) > 1 and fall(*r.epoch_losses[-2:]) >= STILL_FALLING
     widest = max(r.settings.get("hidden") or [0], default=0)
     wider = f"{option('hidden')} {max(4 * widest, 64)}"

@@ -68,8 +68,9 @@ def _record(m: dict[str, Any], rows: list[dict[str, float]],
         train_score=_number(m.get("train_r2" if regression else "train_accuracy")),
         val_score=_number(m.get("val_r2" if regression else "val_accuracy")),
         activations=activation if isinstance(activation, list) else [activation] * len(units),
-        units=units, activity=diagnostics.get("unit_activity"),
-        inputs=diagnostics.get("inputs"), diverged=m.get("diverged"),
+        units=units, outputs=sizes[-1] if len(sizes) > 1 else None,
+        activity=diagnostics.get("unit_activity"), inputs=diagnostics.get("inputs"),
+        moved=diagnostics.get("weight_change"), diverged=m.get("diverged"),
         settings=m.get("settings") or {})
 
 
@@ -92,11 +93,17 @@ def _check_metrics(m: dict[str, Any], path: Path) -> None:
     for key in ("settings", "architecture", "diverged", "diagnostics"):
         if m.get(key) is not None and not isinstance(m[key], dict):
             raise ValueError(f"{path}: not the JSON mlp train writes ({key!r} is not an object)")
+    sizes = (m.get("architecture") or {}).get("layer_sizes")
+    if sizes is not None and not (isinstance(sizes, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in sizes)):
+        raise ValueError(f"{path}: not the JSON mlp train writes (architecture.layer_sizes)")
     diagnostics = m.get("diagnostics") or {}
-    inputs, activity = diagnostics.get("inputs"), diagnostics.get("unit_activity")
-    if inputs is not None and not (isinstance(inputs, dict) and all(
-            isinstance(v, int | float) for v in inputs.values())):
-        raise ValueError(f"{path}: not the JSON mlp train writes (diagnostics.inputs)")
+    activity = diagnostics.get("unit_activity")
+    for key in ("inputs", "weight_change"):
+        value = diagnostics.get(key)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in value.values())):
+            raise ValueError(f"{path}: not the JSON mlp train writes (diagnostics.{key})")
     if activity is not None and not _is_activity(activity):
         raise ValueError(f"{path}: not the JSON mlp train writes (diagnostics.unit_activity)")
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import __version__
 from ..training import Callback, DivergenceError
 from .data import Splits
-from .diagnosis import INPUT_SAMPLE, input_stats
+from .diagnosis import INPUT_SAMPLE, input_stats, weight_change
 from .limits import check_fits, n_parameters, training_bytes
 from .outcome import Diverged, Outcome, diverged, measure
 from .settings import TrainSettings
@@ -113,6 +113,9 @@ def run_training(model, s: TrainSettings, data: Splits, *, saved: dict | None = 
     run_callbacks += list(callbacks)
     has_val = len(data.X_val) > 0
     diagnostics = {"inputs": input_stats(data.X[:INPUT_SAMPLE]), "unit_activity": monitor.history}
+    # Where the weights started (a resumed run's start is not kept: it records no weight_change).
+    start = None if snapshot is not None else {
+        name: value.copy() for name, value in model.params.items() if name.startswith("W")}
     try:
         # NumPy's overflow warnings would only come before the line that says it diverged.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -129,11 +132,20 @@ def run_training(model, s: TrainSettings, data: Splits, *, saved: dict | None = 
         history = state.history if state else {"loss_history": [], "grad_magnitude_history": []}
         outcome = diverged(model, exc, history, log.rows,
                            monitor.history, state.iterations if state else 1)
+        _moved(diagnostics, start, model)
         _finish(outcome, s, extra(), diagnostics, resumed=snapshot is not None)
         raise Diverged(exc, outcome) from None
     outcome = measure(model, stats, data, log.rows, monitor.history, stopper)
+    _moved(diagnostics, start, model)
     _finish(outcome, s, extra(), diagnostics, resumed=snapshot is not None)
     return outcome
+
+
+def _moved(diagnostics: dict[str, Any], start: dict[str, np.ndarray] | None, model) -> None:
+    if start is not None:
+        with np.errstate(all="ignore"):
+            moved = weight_change(start, model.params)
+        diagnostics["weight_change"] = {k: v for k, v in moved.items() if np.isfinite(v)}
 
 
 def _finish(outcome: Outcome, s: TrainSettings, extra: dict[str, Any],

@@ -2,6 +2,7 @@
 (tests/fixtures/submissions): the points and the feedback each one gets."""
 
 import csv
+import dataclasses
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 import pytest
 from teaching_submissions import build_class, submission_sources
 
-from mlp.teaching.grader import LIMITS, Grader, grade_class
+from mlp.teaching.grader import LIMITS, Grader, _ran_long, grade_class
 from mlp.teaching.report import gradescope_results, text_report
 from mlp.teaching.sandbox import Limits
 
@@ -154,14 +155,18 @@ def test_hard_coded_numbers_earn_nothing_in_hidden_cases(graded):
     assert "hidden" in item(r, "Q2.1", "loss").hint
 
 
-def test_an_endless_loop_costs_one_time_limit(graded):
+def test_an_endless_loop_costs_one_time_limit_per_network(graded):
+    """predict loops on either network: once on the sigmoid network (Q2.3), once on the ReLU
+    network (Q2.4's training); each MNIST run is skipped, not run into a third limit."""
     results, _ = graded
     r = results["infinite_loop"]
     assert scores(r)["Q2.1"] == 5 and scores(r)["Q2.2"] == 10
     first = item(r, "Q2.3", "predict").cases[0]
     assert "time limit" in first.problem and "in predict" in first.problem
-    assert problems(r, ("Q2.5.1", "Q2.5.2")) == {
-        "skipped: predict() ran past the time limit in Q2.3"}
+    relu = item(r, "Q2.4", "training").cases[0]
+    assert "time limit" in relu.problem and "in predict" in relu.problem
+    assert problems(r, ("Q2.5.1",)) == {"skipped: predict() ran past the time limit in Q2.3"}
+    assert problems(r, ("Q2.5.2",)) == {"skipped: predict() ran past the time limit in Q2.4"}
     assert r.score == 18.5
     assert r.seconds < 2 * LIMITS["toy"].wall_seconds + 15
 
@@ -169,9 +174,47 @@ def test_an_endless_loop_costs_one_time_limit(graded):
 def test_a_memory_bomb_costs_its_own_cases(graded):
     results, _ = graded
     r = results["memory_bomb"]
-    assert [scores(r)[q] for q in ("Q2.1", "Q2.2", "Q2.3", "Q2.5.1")] == [5, 10, 5, 10]
+    assert [scores(r)[q] for q in ("Q2.1", "Q2.2", "Q2.3", "Q2.5.1")] == [5, 10, 5, 10], \
+        problems(r, ("Q2.1", "Q2.2", "Q2.3", "Q2.5.1"))
     assert scores(r)["Q2.4"] == scores(r)["Q2.5.2"] == 0
-    assert all(p.startswith("ran out of memory") for p in problems(r, ("Q2.4", "Q2.5.2")))
+    assert all(p.startswith("ran out of memory") for p in problems(r, ("Q2.5.2",)))
+    # Each ReLU case fills 800 MB before the next allocation fails: depending on the machine's
+    # speed, Q2.4's cases may spend its CPU budget before the last, and the rest are not run.
+    # That costs Q2.4 alone, not the questions after it (Q2.5.1 above).
+    found = problems(r, ("Q2.4",))
+    assert any(p.startswith("ran out of memory") for p in found), found
+    assert all(p.startswith(("ran out of memory", "ran past the CPU time limit",
+                             "not run: the run was stopped at the time limit")) for p in found), found
+
+
+def test_a_memory_bomb_in_the_relu_code_leaves_the_sigmoid_questions_graded(tmp_path):
+    """With a toy CPU limit of 3 s the memory bomb's ReLU cases (each fills 800 MB first)
+    spend Q2.4's budget for certain, in its first case or over several: whichever, the
+    sigmoid network's MNIST run (Q2.5.1) is graded in full."""
+    folder = build_class(tmp_path, names={"memory_bomb"})
+    toy = dataclasses.replace(LIMITS["toy"], cpu_seconds=3)
+    with Grader(limits={"toy": toy}) as grader:
+        r = grader.grade(folder / "memory_bomb")
+    found = problems(r, ("Q2.4",)) - {None}
+    assert any(p.startswith("ran past the CPU time limit (3 s)") for p in found), found
+    assert scores(r)["Q2.5.1"] == 10, problems(r, ("Q2.5.1",))
+    assert scores(r)["Q2.5.2"] == 0
+
+
+@pytest.mark.parametrize("seconds, hung", [
+    (2.6, True),    # the stopped case itself ran for half the 5 s budget or more: it hangs
+    (0.2, False),   # the budget was spent by the cases before it
+    (None, True),   # killed without a word: unknown, so hung
+    ("2", True),    # not a number (the student's code can write to the results pipe)
+])
+def test_a_method_is_hung_when_the_stopped_case_ran_long(seconds, hung):
+    record = {"id": "loss/h1", "ok": False, "error": {"type": "Stopped"}}
+    if seconds is not None:
+        record["seconds"] = seconds
+    assert _ran_long(record, LIMITS["toy"]) is hung
+    # A wall-clock limit shorter than the CPU limit sets the budget.
+    short = dataclasses.replace(LIMITS["toy"], cpu_seconds=10, wall_seconds=4)
+    assert _ran_long({"seconds": 1.3}, short) and not _ran_long({"seconds": 1.2}, short)
 
 
 def test_an_import_error_is_reported_once(graded):
@@ -239,7 +282,8 @@ def test_a_sleeping_submission_stops_at_the_wall_clock_limit(tmp_path):
     assert result.score == 0
     first = question(result, "Q2.1").items[0].cases[0]
     assert first.problem.startswith("ran past the wall-clock time limit (4 s)")
-    assert "skipped: loss() ran past the time limit in Q2.1" in problems(result, ("Q2.5.2",))
+    assert "skipped: loss() ran past the time limit in Q2.1" in problems(result, ("Q2.5.1",))
+    assert "skipped: loss() ran past the time limit in Q2.4" in problems(result, ("Q2.5.2",))
 
 
 def test_the_command_grades_a_class_into_a_gradebook(tmp_path):

@@ -43,7 +43,7 @@ from .assignment import template_text
 from .checks import Question, Task, Verdict, build_questions
 from .jail import JailError, unavailable
 from .reference import References
-from .sandbox import Limits, Outcome, run
+from .sandbox import SOFT_MARGIN, Limits, Outcome, run
 from .text import clean
 
 PROBE = Path(__file__).with_name("probe.py")
@@ -188,7 +188,9 @@ class Grader:
         problem = self._preflight(source)
         if problem:
             return self._failed(name, source_path, problem, start)
-        hung: dict[str, str] = {}  # method -> the question where it ran past a limit
+        # (method, activation) -> the question where that method ran past a limit on that
+        # network: a loop in the ReLU path does not cost the sigmoid network's questions.
+        hung: dict[tuple[str, str | None], str] = {}
         results = [self._question(q, source, hung) for q in self.questions]
         return SubmissionResult(name, source_path, results, None, time.monotonic() - start,
                                 self.jail)
@@ -225,21 +227,24 @@ class Grader:
         return None
 
     def _question(self, question: Question, source: bytes,
-                  hung: dict[str, str]) -> QuestionResult:
+                  hung: dict[tuple[str, str | None], str]) -> QuestionResult:
         start = time.monotonic()
-        skipped = {task.id: f"skipped: {method}() ran past the time limit in {hung[method]}"
+        skipped = {task.id: f"skipped: {method}() ran past the time limit in "
+                            f"{hung[method, _activation(task)]}"
                    for task in question.tasks for method in ("__init__", *task.needs)
-                   if method in hung}
+                   if (method, _activation(task)) in hung}
         tasks = [t for t in question.tasks if t.id not in skipped]
         arrays = {k: v for t in tasks for k, v in t.arrays.items()}
         kind = "mnist-full" if question.kind == "mnist" and self.full else question.kind
+        limits = self.limits[kind]
         records, outcome = (self._run(source, [t.probe_task() for t in tasks], arrays,
-                                      self.limits[kind]) if tasks else ({}, None))
+                                      limits) if tasks else ({}, None))
         stopped = None  # the case during which the run was stopped at a time limit
         for task in tasks:
             method = _stopped_in(records.get(task.id), outcome, task)
             if method is not None:
-                hung.setdefault(method, question.label)
+                if _ran_long(records.get(task.id), limits):
+                    hung.setdefault((method, _activation(task)), question.label)
                 stopped = stopped or task.label
         items = []
         for item in question.items:
@@ -456,6 +461,26 @@ def _hidden_only(cases: list[CaseResult]) -> str | None:
                 "of the notebook's case written into the code, or is it a case the notebook's "
                 "data cannot show (its biases are all zero)?")
     return None
+
+
+def _activation(task: Task) -> str | None:
+    """The hidden activation of the network a task runs (its code path in the student's
+    file), or None."""
+    net = task.spec.get("net")
+    return net.get("activation") if isinstance(net, dict) else None
+
+
+def _ran_long(record: dict | None, limits: Limits) -> bool:
+    """Whether the case stopped at a time limit had itself run for half its run's time (the
+    CPU limit, or the wall-clock time before the probe stops itself, whichever is shorter) or
+    more, or for an unknown time: a method that hangs, which later questions skip. A case
+    stopped after a short run found the budget spent by the cases before it (each slow, not
+    endless), and costs only the rest of its own question."""
+    seconds = (record or {}).get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return True
+    budget = min(limits.cpu_seconds, max(0.5, limits.wall_seconds - SOFT_MARGIN))
+    return not seconds < budget / 2
 
 
 def _stopped_in(record: dict | None, outcome: Outcome | None, task: Task) -> str | None:

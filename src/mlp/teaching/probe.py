@@ -240,7 +240,8 @@ def run_tasks(workdir, results):
             value = OPS[task["op"]](module, task, inputs)
             record = {"id": task["id"], "ok": True, "value": value}
         except Stopped as exc:
-            results.write({"id": task["id"], "ok": False, "error": describe(exc, student_file)})
+            results.write({"id": task["id"], "ok": False, "error": describe(exc, student_file),
+                           "seconds": time.perf_counter() - start})
             return
         except BaseException as exc:
             record = {"id": task["id"], "ok": False, "error": describe(exc, student_file)}

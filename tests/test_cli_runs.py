@@ -5,6 +5,7 @@ another; and the memory the main job takes."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from test_cli import assert_one_line_error, mlp
 from mlp import serialization as mio
 from mlp.data import load_mnist_small, write_idx
 from mlp.images import read_digit_image
+from mlp.run.folders import LOCK, Folders
 
 QUICK = ["--epochs", "1", "--train-size", "300", "--no-plots", "-q"]
 
@@ -53,12 +55,51 @@ def test_two_runs_into_one_out_folder_at_once(tmp_path):
     assert sorted(code for code, _ in outcomes) == [0, 2], outcomes
     ((_, error),) = [o for o in outcomes if o[0] == 2]
     assert len(error.splitlines()) == 1 and "Traceback" not in error
-    assert "another run (process" in error or "already holds a run" in error
+    assert "another run (process " in error or "already holds a run" in error
     (winner,) = [seed for seed, (code, _) in zip((0, 1), outcomes, strict=True) if code == 0]
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["settings"]["seed"] == winner
     assert mio.load_metadata(tmp_path / "o" / "model.npz")["extra"]["settings"]["seed"] == winner
     assert not (tmp_path / "o" / ".mlp-run.lock").exists()
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_folder_locked_by_a_run_that_has_not_written_its_pid_yet_is_refused(tmp_path):
+    """The moment between a run taking the lock and writing its process id into the file: the
+    empty file is another run's, not a stale one to take over (two runs into one folder both
+    finished, one overwriting the other's files, when that moment was mistaken for a dead run's
+    lock)."""
+    folder = tmp_path / "o"
+    folder.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(folder / LOCK)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert (folder / LOCK).read_text() == ""
+        with pytest.raises(ValueError, match=r"another run \(a process that is starting\) is "
+                                             r"writing into this folder"):
+            Folders().lock(folder)
+        result = mlp("train", *QUICK, "--out", folder)
+        assert result.returncode == 2 and "another run (" in result.stderr
+        assert sorted(p.name for p in folder.iterdir()) == [LOCK]
+    finally:
+        holder.kill()
+        holder.wait()
+    # Its holder gone, the lock is free: the kernel gave it back.
+    folders = Folders()
+    with folders.cleaned_on_failure():
+        assert folders.lock(folder) == folder
+        with pytest.raises(ValueError, match=rf"another run \(process {os.getpid()}\)"):
+            Folders().lock(folder)
+    assert not (folder / LOCK).exists()
 
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):

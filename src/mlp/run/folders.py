@@ -4,7 +4,9 @@ A default folder ``runs/<date-time>`` is claimed with ``os.mkdir``, which fails 
 taken, so two runs started in the same second (or on a shared disk) never share one: the second
 gets ``<date-time>-2``, and so on. An explicit ``--out`` that already holds a run is refused
 unless ``--resume`` continues that very run, and one that another run is writing into (two
-commands started at once) is refused by a lock file the first one made with ``O_EXCL``. Paths
+commands started at once) is refused by the lock the first one holds on a lock file there: a
+kernel lock (``flock``), which a run that is killed gives back with its last breath, so that
+no stale lock needs telling from a live one. Paths
 are checked before the data is loaded, and folders are created only once training is about to
 start; a run that fails before writing anything removes the folders it made.
 """
@@ -12,9 +14,11 @@ start; a run that fails before writing anything removes the folders it made.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -66,27 +70,28 @@ class Folders:
 
     def __init__(self) -> None:
         self.created: list[Path] = []
-        self.locks: list[Path] = []
+        self.locks: list[tuple[Path, int]] = []  # the lock file, and the descriptor locking it
 
     def lock(self, folder: Path) -> Path:
         """Hold ``folder`` for this run, or refuse it if another live run holds it (a lock
-        left by a run that was killed is taken over)."""
+        file left by a run that was killed holds no lock: it is taken over)."""
         path = folder / LOCK
-        for _ in range(2):
+        for _ in range(3):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                holder = _holder(path)
-                if holder is not None:
-                    raise ValueError(f"{folder}: another run (process {holder}) is writing "
-                                     "into this folder; choose another one") from None
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(f"{os.getpid()}\n")
-            self.locks.append(path)
-            return folder
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _holder(fd)
+                os.close(fd)
+                who = f"process {holder}" if holder else "a process that is starting"
+                raise ValueError(f"{folder}: another run ({who}) is writing into this folder; "
+                                 "choose another one") from None
+            if _same_file(fd, path):
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                self.locks.append((path, fd))
+                return folder
+            os.close(fd)  # the run that held it removed the file meanwhile: lock the new one
         raise ValueError(f"{folder}: another run is taking this folder at the same time; "
                          "choose another one")
 
@@ -130,24 +135,33 @@ class Folders:
         self._unlock()
 
     def _unlock(self) -> None:
-        for path in self.locks:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        # The file is removed while still locked, so that no run can lock it after us and
+        # then see it gone (lock() checks it locked the file the name still names).
+        for path, fd in self.locks:
+            if _same_file(fd, path):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            os.close(fd)
         self.locks.clear()
 
 
-def _holder(path: Path) -> int | None:
-    """The live process holding the lock ``path``, or None if it is gone (or unreadable)."""
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
     try:
-        pid = int(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return None
-    if pid <= 0 or pid == os.getpid():
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _holder(fd: int) -> int | None:
+    """The process id the run holding the lock wrote into the file, waiting a moment for it
+    (it writes once it holds the lock); None if it is not there yet."""
+    for _ in range(20):
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 32).decode(errors="replace").strip()
+        if text.isdigit() and int(text) > 0:
+            return int(text)
+        time.sleep(0.01)
+    return None

@@ -387,7 +387,7 @@ def _underfitting(r: Record) -> Finding | None:
 
 
 def _overfitting(r: Record) -> Finding | None:
-    if r.train_score is not None and r.train_score < UNDERFIT.get(r.metric, -math.inf):
+    if _below_bar(r):
         return None  # it has not fitted its training set: nothing to memorise yet
     gap = (None if r.train_score is None or r.val_score is None
            else r.train_score - r.val_score)
@@ -396,7 +396,7 @@ def _overfitting(r: Record) -> Finding | None:
     rise = -fall(val[best], val[-1]) if val else 0.0
     if not ((gap is not None and gap >= GAP) or rise >= VAL_RISE):
         return None
-    score = "accuracy" if r.metric == "acc" else "R^2"
+    score = _score_name(r)
     seen = []
     if gap is not None and gap >= GAP:
         seen.append(f"the training {score} is {r.train_score:.3f}, the validation "
@@ -436,7 +436,7 @@ def _healthy(r: Record) -> Finding:
     if ends:
         seen += f": the loss fell from {ends[0]:.4g} to {ends[1]:.4g}"
     if r.train_score is not None:
-        score = "accuracy" if r.metric == "acc" else "R^2"
+        score = _score_name(r)
         seen += f"; training {score} {r.train_score:.3f}" + (
             f", validation {r.val_score:.3f}" if r.val_score is not None else "")
     return Finding("healthy", "info", seen, "the run shows none of the problems the doctor "

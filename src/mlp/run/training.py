@@ -132,24 +132,29 @@ def run_training(model, s: TrainSettings, data: Splits, *, saved: dict | None = 
         history = state.history if state else {"loss_history": [], "grad_magnitude_history": []}
         outcome = diverged(model, exc, history, log.rows,
                            monitor.history, state.iterations if state else 1)
-        _moved(diagnostics, start, model)
-        _finish(outcome, s, extra(), diagnostics, resumed=snapshot is not None)
+        _finish(outcome, s, extra(), diagnostics, resumed=snapshot is not None,
+                moved=_moved(start, model))
         raise Diverged(exc, outcome) from None
     outcome = measure(model, stats, data, log.rows, monitor.history, stopper)
-    _moved(diagnostics, start, model)
-    _finish(outcome, s, extra(), diagnostics, resumed=snapshot is not None)
+    _finish(outcome, s, extra(), diagnostics, resumed=snapshot is not None,
+            moved=_moved(start, model))
     return outcome
 
 
-def _moved(diagnostics: dict[str, Any], start: dict[str, np.ndarray] | None, model) -> None:
-    if start is not None:
-        with np.errstate(all="ignore"):
-            moved = weight_change(start, model.params)
-        diagnostics["weight_change"] = {k: v for k, v in moved.items() if np.isfinite(v)}
+def _moved(start: dict[str, np.ndarray] | None, model) -> dict[str, float] | None:
+    """:func:`weight_change` from ``start`` (None for a resumed run: its start is not kept),
+    its finite values."""
+    if start is None:
+        return None
+    with np.errstate(all="ignore"):
+        moved = weight_change(start, model.params)
+    return {k: v for k, v in moved.items() if np.isfinite(v)}
 
 
 def _finish(outcome: Outcome, s: TrainSettings, extra: dict[str, Any],
-            diagnostics: dict[str, Any], resumed: bool) -> None:
+            diagnostics: dict[str, Any], resumed: bool, moved: dict[str, float] | None) -> None:
+    if moved is not None:
+        diagnostics["weight_change"] = moved
     outcome.extra.update(extra)
     outcome.metrics.update(settings=s.to_dict(), resumed=resumed, mlp_version=__version__,
                            diagnostics=diagnostics)

@@ -43,7 +43,7 @@ from .assignment import template_text
 from .checks import Question, Task, Verdict, build_questions
 from .jail import JailError, unavailable
 from .reference import References
-from .sandbox import SOFT_MARGIN, Limits, Outcome, run
+from .sandbox import Limits, Outcome, run
 from .text import clean
 
 PROBE = Path(__file__).with_name("probe.py")
@@ -479,7 +479,7 @@ def _ran_long(record: dict | None, limits: Limits) -> bool:
     seconds = (record or {}).get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return True
-    budget = min(limits.cpu_seconds, max(0.5, limits.wall_seconds - SOFT_MARGIN))
+    budget = min(limits.cpu_seconds, limits.soft_wall_seconds)
     return not seconds < budget / 2
 
 

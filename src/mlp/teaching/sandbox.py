@@ -74,6 +74,11 @@ class Limits:
     tmp_bytes: int = 64 * MB
     result_bytes: int = 16 * MB
 
+    @property
+    def soft_wall_seconds(self) -> float:
+        """When the probe stops itself: ``SOFT_MARGIN`` before the wall-clock limit."""
+        return max(0.5, self.wall_seconds - SOFT_MARGIN)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -150,7 +155,7 @@ def run(script: str, workdir: Path, limits: Limits, jail: bool = True) -> Outcom
         argv = [python, "-I", "-S", "-B", "-c", _BOOTSTRAP, str(int(limits.cpu_seconds)),
                 str(int(limits.memory_bytes)), str(int(limits.tmp_bytes)),
                 str(limits.open_files), str(limits.processes), site, f"{inside}/{script}",
-                inside, str(results_w), f"{max(0.5, limits.wall_seconds - SOFT_MARGIN):g}"]
+                inside, str(results_w), f"{limits.soft_wall_seconds:g}"]
         if jail:
             prefix, staged = jails.as_root(uid, Path(stage), workdir) if root else ([], {})
             command = [*prefix, *jails.command(workdir, limits.tmp_bytes, argv, staged, info_w)]
